@@ -1,0 +1,63 @@
+import Foundation
+
+/// The platform's JSON coders: ISO 8601 dates, sorted keys for stable output.
+public enum JSON {
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    public static func encodeString<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    /// A JSON Pointer (RFC 6901) for a decoding path: `/services/0/cost`.
+    public static func pointer(_ path: [any CodingKey]) -> String {
+        path.map { key in
+            let token = key.intValue.map(String.init) ?? key.stringValue
+            return "/" + token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        }.joined()
+    }
+
+    /// Turns a `DecodingError` into a problem naming the field: 400 for malformed JSON, 422 for
+    /// missing, mistyped or invalid values.
+    public static func problem(for error: DecodingError) -> Problem {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return .malformed(
+                "The body is not valid JSON.", errors: [.init(pointer: "", message: "malformed JSON")])
+        case .dataCorrupted(let context):
+            return .invalid(pointer: pointer(context.codingPath), context.debugDescription)
+        case .keyNotFound(let key, let context):
+            return .invalid(pointer: pointer(context.codingPath + [key]), "is required")
+        case .typeMismatch(let type, let context):
+            return .invalid(pointer: pointer(context.codingPath), "must be \(describe(type))")
+        case .valueNotFound(let type, let context):
+            return .invalid(pointer: pointer(context.codingPath), "must be \(describe(type)), not null")
+        @unknown default:
+            return .malformed("The body could not be read.")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Decimal.Type, is Int.Type, is Int64.Type, is Double.Type, is Money.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "an object"
+        }
+    }
+}

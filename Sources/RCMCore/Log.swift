@@ -1,0 +1,42 @@
+import Foundation
+import Synchronization
+
+/// Structured logs as JSON lines on standard error. Metadata keys are dotted (`request.id`);
+/// never put PHI, tokens or secrets in a message or metadata.
+public struct Logger: Sendable {
+    public enum Level: Int, Sendable, Comparable {
+        case debug, info, warning, error
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        var name: String { ["debug", "info", "warning", "error"][rawValue] }
+    }
+
+    public let label: String
+    public var metadata: [String: String]
+    private static let threshold = Atomic<Int>(Level.info.rawValue)
+    private static let output = Mutex<Void>(())
+
+    public init(label: String, metadata: [String: String] = [:]) {
+        self.label = label
+        self.metadata = metadata
+    }
+
+    public static func setLevel(_ level: Level) { threshold.store(level.rawValue, ordering: .relaxed) }
+
+    public func log(_ level: Level, _ message: String, _ extra: [String: String] = [:]) {
+        guard level.rawValue >= Logger.threshold.load(ordering: .relaxed) else { return }
+        var fields = metadata.merging(extra) { _, new in new }
+        fields["ts"] = Timestamp.now()
+        fields["level"] = level.name
+        fields["logger"] = label
+        fields["msg"] = message
+        guard let line = try? JSON.encode(fields) else { return }
+        Logger.output.withLock { _ in
+            FileHandle.standardError.write(Data(line + [10]))
+        }
+    }
+
+    public func debug(_ message: String, _ extra: [String: String] = [:]) { log(.debug, message, extra) }
+    public func info(_ message: String, _ extra: [String: String] = [:]) { log(.info, message, extra) }
+    public func warning(_ message: String, _ extra: [String: String] = [:]) { log(.warning, message, extra) }
+    public func error(_ message: String, _ extra: [String: String] = [:]) { log(.error, message, extra) }
+}

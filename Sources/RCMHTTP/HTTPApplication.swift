@@ -1,0 +1,68 @@
+import Foundation
+import RCMCore
+
+/// The whole request path, with or without a socket: request id, global middleware, router,
+/// and the mapping of every error to RFC 9457 problem+json.
+public struct HTTPApplication: Sendable {
+    public let router: Router
+    let middleware: [any Middleware]
+    public let limits: HTTPLimits
+    let logger: Logger
+
+    public init(router: Router, middleware: [any Middleware] = [], limits: HTTPLimits = HTTPLimits(), logger: Logger = Logger(label: "http")) {
+        self.router = router
+        self.middleware = middleware
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// Answers a request; never throws.
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let requestId = HTTPApplication.requestId(from: request.headers["X-Request-Id"])
+        var context = RequestContext(requestId: requestId, logger: logger)
+        context.logger.metadata["request.id"] = requestId
+        var response: HTTPResponse
+        do {
+            if request.body.count > limits.maxBodyBytes { throw Problem.payloadTooLarge(limit: limits.maxBodyBytes) }
+            let chain = middleware.reversed().reduce(router.route) { next, middleware in
+                { request, context in try middleware.handle(request, context: context, next: next) }
+            }
+            response = try chain(request, context)
+        } catch var problem as Problem {
+            problem.instance = request.path
+            problem.requestId = requestId
+            response = .problem(problem)
+        } catch {
+            context.logger.error(
+                "unhandled error", ["error.type": String(describing: type(of: error)), "http.path": request.path])
+            var problem = Problem.internalError
+            problem.requestId = requestId
+            response = .problem(problem)
+        }
+        response.headers.set("X-Request-Id", requestId)
+        return response
+    }
+
+    /// Keeps a caller's request id when it is short and printable; otherwise makes one.
+    static func requestId(from header: String?) -> String {
+        if let header, !header.isEmpty, header.utf8.count <= 128,
+            header.utf8.allSatisfy({ $0 > 32 && $0 < 127 })
+        {
+            return header
+        }
+        return UUID().uuidString.lowercased()
+    }
+}
+
+/// Size and time limits for the server.
+public struct HTTPLimits: Sendable {
+    public var maxBodyBytes: Int = 1 << 20
+    /// Bounds the per-connection buffer that holds the request line and headers.
+    public var connectionMemoryBytes: Int = 64 << 10
+    public var maxConnections: Int = 1024
+    public var maxConnectionsPerIP: Int = 0
+    public var connectionTimeoutSeconds: Int = 30
+    public var threads: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+
+    public init() {}
+}

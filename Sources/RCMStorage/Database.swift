@@ -1,0 +1,59 @@
+import RCMCore
+
+/// A connection inside a transaction or a read. Not shared across threads.
+public protocol SQLConnection: AnyObject {
+    var dialect: SQLDialect { get }
+    /// Runs a statement; returns the number of rows it changed.
+    @discardableResult func execute(_ sql: SQL) throws -> Int
+    func query(_ sql: SQL) throws -> [Row]
+}
+
+extension SQLConnection {
+    public func queryFirst(_ sql: SQL) throws -> Row? { try query(sql).first }
+}
+
+/// One service's database. Each service owns one and never reads another's.
+public protocol Database: Sendable {
+    var dialect: SQLDialect { get }
+    /// Runs `body` in a read-only snapshot.
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// True when the database answers a trivial query (readiness).
+    func ping() -> Bool
+    func close()
+}
+
+/// Storage failures. `description` never includes bound values.
+public struct DatabaseError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        case uniqueViolation
+        case busy
+        case connection
+        case decoding
+        case other
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    static func decoding(column: String) -> DatabaseError { DatabaseError(.decoding, "cannot read column \(column)") }
+
+    public var description: String { "database error (\(kind)): \(message)" }
+}
+
+/// Opens a service's database from configuration: a `postgres://` URL selects PostgreSQL with one
+/// schema per service; anything else is a directory holding one SQLite file per service.
+public enum DatabaseFactory {
+    public static func open(url: String?, dataDirectory: String, service: String) throws -> any Database {
+        if let url, url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try PostgresDatabase(url: url, schema: service)
+        }
+        return try SQLiteDatabase(path: dataDirectory + "/" + service + ".sqlite")
+    }
+}

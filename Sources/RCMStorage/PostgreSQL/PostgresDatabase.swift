@@ -1,0 +1,220 @@
+import CPostgreSQL
+import Foundation
+import RCMCore
+
+/// PostgreSQL through libpq: a pool of connections, each with the service's schema on its
+/// search path (one schema per service). Values go as text parameters of `PQexecParams`.
+public final class PostgresDatabase: Database, @unchecked Sendable {
+    public var dialect: SQLDialect { .postgres }
+    let conninfo: String
+    let schema: String
+    private var idle: [PostgresConnection] = []
+    private var total = 0
+    private let maxConnections: Int
+    private let condition = NSCondition()
+
+    public init(url: String, schema: String, maxConnections: Int = 8) throws {
+        self.conninfo = url
+        self.schema = schema
+        self.maxConnections = maxConnections
+        let first = try PostgresConnection(conninfo: url, schema: nil)
+        try first.run("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"")
+        try first.run("SET search_path TO \"\(schema)\"")
+        idle.append(first)
+        total = 1
+    }
+
+    public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try withConnection { connection in
+            try connection.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let result = try body(connection)
+                try connection.run("COMMIT")
+                return result
+            } catch {
+                try? connection.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try withConnection { connection in
+            try connection.run("BEGIN")
+            do {
+                let result = try body(connection)
+                try connection.run("COMMIT")
+                return result
+            } catch {
+                try? connection.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
+
+    public func close() {
+        condition.lock()
+        idle.forEach { $0.close() }
+        idle.removeAll()
+        total = 0
+        condition.unlock()
+    }
+
+    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection = try checkout()
+        var healthy = true
+        defer { checkin(connection, healthy: healthy) }
+        do {
+            return try body(connection)
+        } catch let error as DatabaseError where error.kind == .connection {
+            healthy = false
+            throw error
+        }
+    }
+
+    private func checkout() throws -> PostgresConnection {
+        condition.lock()
+        while idle.isEmpty && total >= maxConnections { condition.wait() }
+        if let connection = idle.popLast() {
+            condition.unlock()
+            if connection.isHealthy { return connection }
+            connection.close()
+            condition.lock()
+            total -= 1
+        }
+        total += 1
+        condition.unlock()
+        do {
+            return try PostgresConnection(conninfo: conninfo, schema: schema)
+        } catch {
+            condition.lock()
+            total -= 1
+            condition.signal()
+            condition.unlock()
+            throw error
+        }
+    }
+
+    private func checkin(_ connection: PostgresConnection, healthy: Bool) {
+        condition.lock()
+        if healthy && connection.isHealthy {
+            idle.append(connection)
+        } else {
+            connection.close()
+            total -= 1
+        }
+        condition.signal()
+        condition.unlock()
+    }
+}
+
+final class PostgresConnection: SQLConnection {
+    private var handle: OpaquePointer?
+    var dialect: SQLDialect { .postgres }
+
+    init(conninfo: String, schema: String?) throws {
+        handle = PQconnectdb(conninfo)
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            let message = handle.map { String(cString: PQerrorMessage($0)) } ?? "cannot connect"
+            PQfinish(handle)
+            throw DatabaseError(.connection, message.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        try run("SET client_min_messages TO warning")
+        if let schema { try run("SET search_path TO \"\(schema)\"") }
+    }
+
+    var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    func close() {
+        PQfinish(handle)
+        handle = nil
+    }
+
+    func run(_ text: String) throws {
+        let result = PQexec(handle, text)
+        defer { PQclear(result) }
+        try check(result)
+    }
+
+    func execute(_ sql: SQL) throws -> Int {
+        let result = try perform(sql)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    func query(_ sql: SQL) throws -> [Row] {
+        let result = try perform(sql)
+        defer { PQclear(result) }
+        let columnCount = PQnfields(result)
+        let rowCount = PQntuples(result)
+        let columns = Row.Columns((0..<columnCount).map { String(cString: PQfname(result, $0)) })
+        let integerColumns = (0..<columnCount).map { column -> Bool in
+            let type = PQftype(result, column)
+            return type == 20 || type == 21 || type == 23 || type == 16  // int8, int2, int4, bool
+        }
+        var rows: [Row] = []
+        rows.reserveCapacity(Int(rowCount))
+        for row in 0..<rowCount {
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(columnCount))
+            for column in 0..<columnCount {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(.null)
+                    continue
+                }
+                let text = String(cString: PQgetvalue(result, row, column))
+                if integerColumns[Int(column)] {
+                    if text == "t" || text == "f" {
+                        values.append(.integer(text == "t" ? 1 : 0))
+                    } else {
+                        values.append(Int64(text).map(SQLValue.integer) ?? .text(text))
+                    }
+                } else {
+                    values.append(.text(text))
+                }
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        return rows
+    }
+
+    private func perform(_ sql: SQL) throws -> OpaquePointer? {
+        let text = sql.text(for: .postgres)
+        var owned: [UnsafeMutablePointer<CChar>?] = sql.binds.map { value in
+            switch value {
+            case .null: return nil
+            case .integer(let number): return strdup(String(number))
+            case .text(let string): return strdup(string)
+            case .blob(let bytes): return strdup("\\x" + bytes.map { String(format: "%02x", $0) }.joined())
+            }
+        }
+        defer { owned.forEach { free($0) } }
+        let result = owned.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+                PQexecParams(handle, text, Int32(buffer.count), nil, $0, nil, nil, 0)
+            }
+        }
+        do {
+            try check(result)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return result
+    }
+
+    private func check(_ result: OpaquePointer?) throws {
+        let status = PQresultStatus(result)
+        guard status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK else { return }
+        let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+        if PQstatus(handle) != CONNECTION_OK { throw DatabaseError(.connection, message) }
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
+        switch state {
+        case "23505": throw DatabaseError(.uniqueViolation, message)
+        case "40001", "40P01", "55P03": throw DatabaseError(.busy, message)
+        default: throw DatabaseError(.other, message)
+        }
+    }
+}

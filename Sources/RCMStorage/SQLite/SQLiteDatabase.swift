@@ -1,0 +1,218 @@
+import CSQLite
+import Foundation
+import RCMCore
+
+/// SQLite in WAL mode: one writer connection (writers are serialised in-process, so they never
+/// contend for SQLite's lock) and a pool of reader connections that read concurrently.
+public final class SQLiteDatabase: Database, @unchecked Sendable {
+    public let path: String
+    public var dialect: SQLDialect { .sqlite }
+    private let writer: SQLiteConnection
+    private let writerLock = NSLock()
+    private var readers: [SQLiteConnection] = []
+    private let readersLock = NSLock()
+
+    /// - Parameter synchronous: `NORMAL` survives a process crash (SIGKILL) with WAL; `FULL` also
+    ///   survives power loss at some cost. Taken from `RCM_SQLITE_SYNCHRONOUS` when set.
+    public init(path: String, synchronous: String? = nil) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let mode = synchronous ?? ProcessInfo.processInfo.environment["RCM_SQLITE_SYNCHRONOUS"] ?? "NORMAL"
+        guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(mode.uppercased()) else {
+            throw DatabaseError(.other, "RCM_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA")
+        }
+        writer = try SQLiteConnection(path: path)
+        try writer.run("PRAGMA journal_mode=WAL")
+        try writer.run("PRAGMA synchronous=\(mode.uppercased())")
+    }
+
+    public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        let connection = try checkoutReader()
+        defer { checkinReader(connection) }
+        try connection.run("BEGIN")
+        do {
+            let result = try body(connection)
+            try connection.run("COMMIT")
+            return result
+        } catch {
+            try? connection.run("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        try writer.run("BEGIN IMMEDIATE")
+        do {
+            let result = try body(writer)
+            try writer.run("COMMIT")
+            return result
+        } catch {
+            try? writer.run("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
+
+    public func close() {
+        writerLock.lock()
+        writer.close()
+        writerLock.unlock()
+        readersLock.lock()
+        readers.forEach { $0.close() }
+        readers.removeAll()
+        readersLock.unlock()
+    }
+
+    private func checkoutReader() throws -> SQLiteConnection {
+        readersLock.lock()
+        if let connection = readers.popLast() {
+            readersLock.unlock()
+            return connection
+        }
+        readersLock.unlock()
+        let connection = try SQLiteConnection(path: path)
+        try connection.run("PRAGMA query_only=ON")
+        return connection
+    }
+
+    private func checkinReader(_ connection: SQLiteConnection) {
+        readersLock.lock()
+        if readers.count < 16 { readers.append(connection) } else { connection.close() }
+        readersLock.unlock()
+    }
+}
+
+/// One sqlite3 handle with a cache of prepared statements keyed by their text.
+final class SQLiteConnection: SQLConnection {
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    var dialect: SQLDialect { .sqlite }
+
+    init(path: String) throws {
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        guard sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(handle)
+            throw DatabaseError(.connection, message)
+        }
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, 5000)
+        try run("PRAGMA foreign_keys=ON")
+    }
+
+    func close() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+        handle = nil
+    }
+
+    /// Runs SQL text that has no parameters (pragmas, transaction control, migrations).
+    func run(_ text: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, text, nil, nil, &error)
+        if code != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "error \(code)"
+            sqlite3_free(error)
+            throw SQLiteConnection.error(code: code, message: message)
+        }
+    }
+
+    func execute(_ sql: SQL) throws -> Int {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement) }
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            if code != SQLITE_ROW { throw failure(code) }
+        }
+        return Int(sqlite3_changes(handle))
+    }
+
+    func query(_ sql: SQL) throws -> [Row] {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement) }
+        let count = sqlite3_column_count(statement)
+        let columns = Row.Columns((0..<count).map { String(cString: sqlite3_column_name(statement, $0)) })
+        var rows: [Row] = []
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else { throw failure(code) }
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(count))
+            for column in 0..<count {
+                switch sqlite3_column_type(statement, column) {
+                case SQLITE_NULL: values.append(.null)
+                case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
+                case SQLITE_BLOB:
+                    let length = Int(sqlite3_column_bytes(statement, column))
+                    if let bytes = sqlite3_column_blob(statement, column) {
+                        values.append(.blob(Array(UnsafeRawBufferPointer(start: bytes, count: length))))
+                    } else {
+                        values.append(.blob([]))
+                    }
+                default:
+                    if let text = sqlite3_column_text(statement, column) {
+                        values.append(.text(String(cString: text)))
+                    } else {
+                        values.append(.null)
+                    }
+                }
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        return rows
+    }
+
+    private func prepare(_ sql: SQL) throws -> OpaquePointer {
+        let text = sql.text(for: .sqlite)
+        let statement: OpaquePointer
+        if let cached = statements[text] {
+            statement = cached
+            sqlite3_clear_bindings(statement)
+        } else {
+            var prepared: OpaquePointer?
+            let code = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+            guard code == SQLITE_OK, let prepared else { throw failure(code) }
+            statements[text] = prepared
+            statement = prepared
+        }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for (offset, value) in sql.binds.enumerated() {
+            let index = Int32(offset + 1)
+            let code: Int32
+            switch value {
+            case .null: code = sqlite3_bind_null(statement, index)
+            case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
+            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, transient)
+            case .blob(let bytes):
+                code = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), transient) }
+            }
+            guard code == SQLITE_OK else { throw failure(code) }
+        }
+        return statement
+    }
+
+    private func failure(_ code: Int32) -> DatabaseError {
+        SQLiteConnection.error(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    static func error(code: Int32, message: String) -> DatabaseError {
+        // Extended result codes (macros that Swift does not import): SQLITE_CONSTRAINT | (8 << 8)
+        // is UNIQUE, SQLITE_CONSTRAINT | (6 << 8) is PRIMARYKEY.
+        let constraintUnique = SQLITE_CONSTRAINT | (8 << 8)
+        let constraintPrimaryKey = SQLITE_CONSTRAINT | (6 << 8)
+        switch code {
+        case constraintUnique, constraintPrimaryKey: return DatabaseError(.uniqueViolation, message)
+        case _ where code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED: return DatabaseError(.busy, message)
+        default: return DatabaseError(.other, message)
+        }
+    }
+}
