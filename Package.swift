@@ -21,21 +21,21 @@ let package = Package(
         .target(name: "RCMHTTP", dependencies: ["RCMCore", "CMicroHTTPD"]),
         .target(name: "RCMStorage", dependencies: ["RCMCore", "CSQLite", "CPostgreSQL"]),
         .target(name: "RCMEvents", dependencies: ["RCMCore", "RCMStorage"]),
+        .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
 
         // The six services.
-        .target(name: "PatientService", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
-        .target(name: "InsuranceService", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
-        .target(name: "BillingService", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
-        .target(name: "ClaimService", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
-        .target(name: "PaymentService", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
-        .target(name: "ReportingService", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
+        .target(name: "PatientService", dependencies: ["RCMServiceKit"]),
+        .target(name: "InsuranceService", dependencies: ["RCMServiceKit"]),
+        .target(name: "BillingService", dependencies: ["RCMServiceKit"]),
+        .target(name: "ClaimService", dependencies: ["RCMServiceKit"]),
+        .target(name: "PaymentService", dependencies: ["RCMServiceKit"]),
+        .target(name: "ReportingService", dependencies: ["RCMServiceKit"]),
 
         // Composition and the executable.
         .target(
             name: "RCMPlatform",
             dependencies: [
-                "RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents",
-                "PatientService", "InsuranceService", "BillingService",
+                "RCMServiceKit", "PatientService", "InsuranceService", "BillingService",
                 "ClaimService", "PaymentService", "ReportingService",
             ]
         ),
@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP"]),
         .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage"]),
         .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage"]),
-        .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -65,6 +65,11 @@ public struct SQL: ExpressibleByStringInterpolation, Sendable, CustomStringConve
             binds.append(value.sqlValue)
         }
 
+        public mutating func appendInterpolation<Value: SQLBindable>(_ value: Value?) {
+            parts.append(.bind(binds.count))
+            binds.append(value?.sqlValue ?? .null)
+        }
+
         /// Text that is part of the statement itself (a table or column name chosen by code).
         public mutating func appendInterpolation(unsafeRaw text: String) { parts.append(.text(text)) }
 

@@ -1,1 +1,4 @@
-print("rcm")
+import Foundation
+import RCMPlatform
+
+exit(RCMCommand.run(Array(CommandLine.arguments.dropFirst())))

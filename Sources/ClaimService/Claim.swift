@@ -1,0 +1,71 @@
+import RCMCore
+
+/// A request to a payer for the covered part of an invoice.
+public struct Claim: Codable, Sendable, Equatable {
+    public var id: String
+    public var organizationId: String
+    public var locationId: String
+    public var invoiceId: String
+    public var invoiceNumber: String
+    public var patientId: String
+    public var coverageId: String
+    public var payerId: String
+    public var payerName: String
+    public var memberId: String
+    public var dateOfService: CalendarDate
+    public var currency: String
+    public var status: ClaimStatus
+    public var total: Money
+    /// What the payer is expected to pay (the invoice's payer share).
+    public var expectedAmount: Money
+    public var paidAmount: Money
+    public var lines: [Line]
+    public var history: [Transition]
+    public var createdAt: String
+    public var updatedAt: String
+
+    public struct Line: Codable, Sendable, Equatable {
+        public var lineNumber: Int
+        public var code: String
+        public var description: String
+        public var quantity: Int
+        public var amount: Money
+        public var expectedAmount: Money
+    }
+
+    public struct Transition: Codable, Sendable, Equatable {
+        public var from: ClaimStatus?
+        public var to: ClaimStatus
+        public var reason: String?
+        public var paidAmount: Money?
+        public var occurredAt: String
+    }
+}
+
+/// The part of billing's `invoice.issued` body a claim is made from.
+struct IssuedInvoice: Decodable {
+    struct Line: Decodable {
+        let lineNumber: Int
+        let code: String
+        let description: String
+        let quantity: Int
+        let amount: Money
+        let payerAmount: Money
+    }
+    struct Coverage: Decodable {
+        let coverageId: String
+        let payerId: String
+        let payerName: String
+        let memberId: String
+    }
+    let id: String
+    let number: String
+    let locationId: String
+    let patientId: String
+    let dateOfService: CalendarDate
+    let currency: String
+    let total: Money
+    let payerAmount: Money
+    let coverage: Coverage?
+    let lines: [Line]
+}

@@ -1,0 +1,151 @@
+import Foundation
+import RCMCore
+import RCMEvents
+import RCMHTTP
+import RCMServiceKit
+import RCMStorage
+
+/// Registration: patients and their demographics, with a medical record number per organization.
+public struct PatientService: PlatformService {
+    public static let name = "patient"
+    public static let subscribedTypes: [String] = []
+    public static let migrations = PatientStore.migrations + [Outbox.migration, Idempotency.migration]
+
+    let environment: ServiceEnvironment
+    public var consumer: (any EventConsumer)? { nil }
+
+    public init(environment: ServiceEnvironment) { self.environment = environment }
+
+    public func registerRoutes(_ router: RouterBuilder) {
+        router.group("/api/patients") { patients in
+            patients.post("", create)
+            patients.get("", search)
+            patients.get("/{id}", read)
+            patients.patch("/{id}", update)
+        }
+    }
+
+    func create(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        defer { environment.outbox.notify() }  // deliver what committed without waiting for a poll
+        let input = try request.decode(PatientInput.self)
+        var validation = Validation()
+        validation.text(input.locationId, "/locationId", maxLength: 64)
+        validation.text(input.givenName, "/givenName")
+        validation.text(input.familyName, "/familyName")
+        validation.require(input.dateOfBirth != nil, "/dateOfBirth", "is required")
+        if let birth = input.dateOfBirth { validation.require(birth <= CalendarDate.today(), "/dateOfBirth", "must not be in the future") }
+        validation.require(input.sex != nil, "/sex", "is required (female, male, other, unknown)")
+        PatientService.validateContact(input, &validation)
+        try validation.check()
+        guard let dateOfBirth = input.dateOfBirth else { throw Problem.invalid(pointer: "/dateOfBirth", "is required") }
+
+        return try Idempotency.run(request, context: context, database: environment.database) { connection in
+            let number = try PatientStore.nextValue("patient", start: 10001, in: connection)
+            let record = try PatientStore.nextValue("mrn:" + context.organizationId, start: 1, in: connection)
+            let now = Timestamp.now()
+            let patient = Patient(
+                id: "P\(number)", organizationId: context.organizationId, locationId: input.locationId ?? "",
+                mrn: String(format: "MRN%07lld", record), givenName: input.givenName ?? "",
+                familyName: input.familyName ?? "", dateOfBirth: dateOfBirth, sex: input.sex ?? .unknown,
+                phone: input.phone, email: input.email, address: input.address, createdAt: now, updatedAt: now,
+                version: 1)
+            try PatientStore.insert(patient, in: connection)
+            try environment.outbox.publish(
+                try EventEnvelope.make(
+                    type: "patient.registered", organizationId: patient.organizationId, locationId: patient.locationId,
+                    correlationId: context.requestId, source: PatientService.name,
+                    body: ["patientId": patient.id, "mrn": patient.mrn]),
+                in: connection)
+            var response = try HTTPResponse.json(patient, status: 201)
+            response.headers.add("Location", "/api/patients/\(patient.id)")
+            response.headers.add("ETag", "\"\(patient.version)\"")
+            return response
+        }
+    }
+
+    func read(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let id = context.parameter("id")
+        guard let patient = try environment.database.read({ try PatientStore.find(id, organization: context.organizationId, in: $0) })
+        else { throw Problem.notFound("Patient \(id) does not exist.") }
+        var response = try HTTPResponse.json(patient)
+        response.headers.add("ETag", "\"\(patient.version)\"")
+        return response
+    }
+
+    func update(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        defer { environment.outbox.notify() }  // deliver what committed without waiting for a poll
+        let id = context.parameter("id")
+        let input = try request.decode(PatientInput.self)
+        var validation = Validation()
+        if let value = input.givenName { validation.text(value, "/givenName") }
+        if let value = input.familyName { validation.text(value, "/familyName") }
+        if let value = input.locationId { validation.text(value, "/locationId", maxLength: 64) }
+        PatientService.validateContact(input, &validation)
+        try validation.check()
+        let patient = try environment.database.write { connection -> Patient in
+            guard var patient = try PatientStore.find(id, organization: context.organizationId, in: connection) else {
+                throw Problem.notFound("Patient \(id) does not exist.")
+            }
+            if let match = request.headers["If-Match"], match != "\"\(patient.version)\"", match != "*" {
+                throw Problem(
+                    type: "https://rcm.invalid/problems/precondition-failed", title: "Precondition failed", status: 412,
+                    detail: "The patient changed since it was read (version \(patient.version)).",
+                    errors: [.init(pointer: "header:If-Match", message: "does not match the current ETag")])
+            }
+            let expected = patient.version
+            if let value = input.givenName { patient.givenName = value }
+            if let value = input.familyName { patient.familyName = value }
+            if let value = input.locationId { patient.locationId = value }
+            if let value = input.dateOfBirth { patient.dateOfBirth = value }
+            if let value = input.sex { patient.sex = value }
+            if let value = input.phone { patient.phone = value }
+            if let value = input.email { patient.email = value }
+            if let value = input.address { patient.address = value }
+            patient.version += 1
+            patient.updatedAt = Timestamp.now()
+            guard try PatientStore.update(patient, expectedVersion: expected, in: connection) else {
+                throw Problem.conflict("The patient was changed concurrently; read it again.")
+            }
+            try environment.outbox.publish(
+                try EventEnvelope.make(
+                    type: "patient.updated", organizationId: patient.organizationId, locationId: patient.locationId,
+                    correlationId: context.requestId, source: PatientService.name, body: ["patientId": patient.id]),
+                in: connection)
+            return patient
+        }
+        var response = try HTTPResponse.json(patient)
+        response.headers.add("ETag", "\"\(patient.version)\"")
+        return response
+    }
+
+    func search(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let limit = Int(request.query["limit"] ?? "50") ?? -1
+        guard (1...200).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 200") }
+        let query = PatientStore.Search(
+            name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, dateOfBirth: try request.dateQuery("dateOfBirth"),
+            phone: request.query["phone"], mrn: request.query["mrn"], after: request.query["cursor"], limit: limit)
+        let patients = try environment.database.read {
+            try PatientStore.search(query, organization: context.organizationId, in: $0)
+        }
+        struct Page: Encodable {
+            let items: [Patient]
+            let nextCursor: String?
+        }
+        return try .json(Page(items: patients, nextCursor: patients.count == limit ? patients.last?.id : nil))
+    }
+
+    static func validateContact(_ input: PatientInput, _ validation: inout Validation) {
+        if let phone = input.phone {
+            let digits = phone.filter(\.isNumber)
+            validation.require(
+                digits.count >= 7 && digits.count <= 15 && phone.allSatisfy { $0.isNumber || " +-()".contains($0) },
+                "/phone", "must be a phone number of 7 to 15 digits")
+        }
+        if let email = input.email {
+            let parts = email.split(separator: "@")
+            validation.require(
+                parts.count == 2 && parts[1].contains(".") && email.count <= 254 && !email.contains(" "), "/email",
+                "must be an email address")
+        }
+    }
+}

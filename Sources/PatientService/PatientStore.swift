@@ -1,0 +1,115 @@
+import RCMCore
+import RCMStorage
+
+/// Reads and writes patients in the patient service's own database.
+struct PatientStore {
+    static let migrations = [
+        Migration(
+            1, "patients",
+            [
+                """
+                CREATE TABLE patients (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, location_id TEXT NOT NULL, mrn TEXT NOT NULL,
+                    given_name TEXT NOT NULL, family_name TEXT NOT NULL, search_name TEXT NOT NULL,
+                    date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, phone TEXT, email TEXT, address TEXT,
+                    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL,
+                    UNIQUE (organization_id, mrn))
+                """,
+                "CREATE INDEX patients_search ON patients (organization_id, search_name)",
+                "CREATE INDEX patients_birth ON patients (organization_id, date_of_birth)",
+                "CREATE TABLE counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
+            ])
+    ]
+
+    /// Patient ids are `P` and a number from one sequence (so the first patient is `P10001`);
+    /// record numbers count per organization.
+    static func nextValue(_ name: String, start: Int64, in connection: any SQLConnection) throws -> Int64 {
+        try connection.execute(
+            "INSERT INTO counters (name, next_value) VALUES (\(name), \(start)) ON CONFLICT DO NOTHING")
+        let row = try connection.queryFirst(
+            "UPDATE counters SET next_value = next_value + 1 WHERE name = \(name) RETURNING next_value - 1 AS value")
+        return try row?.int64("value") ?? start
+    }
+
+    static func insert(_ patient: Patient, in connection: any SQLConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO patients (id, organization_id, location_id, mrn, given_name, family_name, search_name,
+                date_of_birth, sex, phone, email, address, created_at, updated_at, version)
+            VALUES (\(patient.id), \(patient.organizationId), \(patient.locationId), \(patient.mrn), \(patient.givenName),
+                \(patient.familyName), \(searchName(patient)), \(patient.dateOfBirth), \(patient.sex.rawValue),
+                \(patient.phone), \(patient.email), \(try patient.address.map(JSON.encodeString)), \(patient.createdAt),
+                \(patient.updatedAt), \(patient.version))
+            """)
+    }
+
+    static func update(_ patient: Patient, expectedVersion: Int, in connection: any SQLConnection) throws -> Bool {
+        try connection.execute(
+            """
+            UPDATE patients SET location_id = \(patient.locationId), given_name = \(patient.givenName),
+                family_name = \(patient.familyName), search_name = \(searchName(patient)),
+                date_of_birth = \(patient.dateOfBirth), sex = \(patient.sex.rawValue), phone = \(patient.phone),
+                email = \(patient.email), address = \(try patient.address.map(JSON.encodeString)),
+                updated_at = \(patient.updatedAt), version = \(patient.version)
+            WHERE id = \(patient.id) AND organization_id = \(patient.organizationId) AND version = \(expectedVersion)
+            """) == 1
+    }
+
+    static func find(_ id: String, organization: String, in connection: any SQLConnection) throws -> Patient? {
+        try connection.queryFirst("SELECT * FROM patients WHERE id = \(id) AND organization_id = \(organization)")
+            .map(patient(from:))
+    }
+
+    struct Search {
+        var name: String?
+        var dateOfBirth: CalendarDate?
+        var phone: String?
+        var mrn: String?
+        var after: String?
+        var limit: Int
+    }
+
+    static func search(_ search: Search, organization: String, in connection: any SQLConnection) throws -> [Patient] {
+        var sql: SQL = "SELECT * FROM patients WHERE organization_id = \(organization)"
+        if let name = search.name {
+            let prefix = escapeLike(fold(name))
+            sql = sql + " AND (search_name LIKE \(prefix + "%") ESCAPE '\\' OR search_name LIKE \("%|" + prefix + "%") ESCAPE '\\')"
+        }
+        if let date = search.dateOfBirth { sql = sql + " AND date_of_birth = \(date)" }
+        if let phone = search.phone { sql = sql + " AND phone = \(phone)" }
+        if let mrn = search.mrn { sql = sql + " AND mrn = \(mrn)" }
+        if let after = search.after { sql = sql + " AND id > \(after)" }
+        sql = sql + " ORDER BY id LIMIT \(search.limit)"
+        return try connection.query(sql).map(patient(from:))
+    }
+
+    /// Family then given name, lower-cased, for prefix search on either order's first word.
+    static func searchName(_ patient: Patient) -> String {
+        fold(patient.familyName) + " " + fold(patient.givenName) + "|" + fold(patient.givenName) + " "
+            + fold(patient.familyName)
+    }
+
+    /// Case- and accent-insensitive form of a name.
+    static func fold(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    static func patient(from row: Row) throws -> Patient {
+        Patient(
+            id: try row.string("id"), organizationId: try row.string("organization_id"),
+            locationId: try row.string("location_id"), mrn: try row.string("mrn"),
+            givenName: try row.string("given_name"), familyName: try row.string("family_name"),
+            dateOfBirth: try row.date("date_of_birth"), sex: Patient.Sex(rawValue: try row.string("sex")) ?? .unknown,
+            phone: row.optionalString("phone"), email: row.optionalString("email"),
+            address: try row.optionalString("address").map { try JSON.decode(Patient.Address.self, from: $0) },
+            createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"),
+            version: try row.int("version"))
+    }
+}
+
+import Foundation

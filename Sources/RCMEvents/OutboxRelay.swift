@@ -1,0 +1,148 @@
+import Foundation
+import RCMCore
+import RCMStorage
+import Synchronization
+
+/// Moves one outbox's due deliveries to their subscribers, at least once, in order of publication;
+/// failures retry with exponential backoff and after `maxAttempts` become dead letters.
+/// Runs on its own thread: storage calls block, and Swift's cooperative pool must not.
+public final class OutboxRelay: Sendable {
+    public struct Policy: Sendable {
+        public var batchSize = 200
+        public var maxAttempts = 8
+        public var baseBackoffMillis: Int64 = 100
+        public var maxBackoffMillis: Int64 = 60_000
+        public var idlePoll: TimeInterval = 0.25
+        public init() {}
+
+        func backoff(afterAttempts attempts: Int) -> Int64 {
+            let exponent = min(attempts - 1, 20)
+            return min(maxBackoffMillis, baseBackoffMillis << Int64(max(0, exponent)))
+        }
+    }
+
+    let outbox: Outbox
+    let transport: any EventTransport
+    let policy: Policy
+    let logger: Logger
+    private let running = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    public init(outbox: Outbox, transport: any EventTransport, policy: Policy = Policy()) {
+        self.outbox = outbox
+        self.transport = transport
+        self.policy = policy
+        self.logger = Logger(label: "outbox.\(outbox.service)")
+    }
+
+    public func start() {
+        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return
+        }
+        let thread = Thread { [self] in
+            while running.load(ordering: .acquiring) {
+                let moved = (try? relayOnce()) ?? 0
+                if moved == 0 { outbox.wakeUp.wait(timeout: policy.idlePoll) }
+            }
+            stopped.signal()
+        }
+        thread.name = "outbox-\(outbox.service)"
+        thread.start()
+    }
+
+    /// Finishes the batch in hand, then stops.
+    public func stop() {
+        guard running.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged else {
+            return
+        }
+        outbox.wakeUp.signal()
+        stopped.wait()
+    }
+
+    /// Delivers one batch of due deliveries; returns how many were settled (delivered or dead).
+    @discardableResult
+    public func relayOnce() throws -> Int {
+        let now = Outbox.nowMillis()
+        let due = try outbox.database.read { connection in
+            try connection.query(
+                """
+                SELECT d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
+                    e.location_id, e.correlation_id, e.source, e.payload
+                FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+                ORDER BY d.event_seq LIMIT \(policy.batchSize)
+                """)
+        }
+        guard !due.isEmpty else { return 0 }
+        var bySubscriber: [String: [(EventEnvelope, Int)]] = [:]
+        var order: [String] = []
+        for row in due {
+            let subscriber = try row.string("subscriber")
+            let event = EventEnvelope(
+                id: try row.string("id"), type: try row.string("type"), schemaVersion: try row.int("schema_version"),
+                occurredAt: try row.string("occurred_at"), organizationId: try row.string("organization_id"),
+                locationId: row.optionalString("location_id"), correlationId: try row.string("correlation_id"),
+                source: try row.string("source"), payload: try row.string("payload"))
+            if bySubscriber[subscriber] == nil { order.append(subscriber) }
+            bySubscriber[subscriber, default: []].append((event, try row.int("attempts")))
+        }
+        var settled = 0
+        for subscriber in order {
+            let batch = bySubscriber[subscriber] ?? []
+            let failures: [String: String]
+            do {
+                failures = try transport.deliver(batch.map(\.0), to: subscriber)
+            } catch let unavailable as SubscriberUnavailable {
+                try postpone(batch.map(\.0.id), subscriber: subscriber, reason: unavailable.description)
+                continue
+            } catch {
+                failures = Dictionary(uniqueKeysWithValues: batch.map { ($0.0.id, String(describing: error)) })
+            }
+            settled += try record(batch, subscriber: subscriber, failures: failures)
+        }
+        return settled
+    }
+
+    private func record(_ batch: [(EventEnvelope, Int)], subscriber: String, failures: [String: String]) throws -> Int {
+        let now = Outbox.nowMillis()
+        let deliveredAt = Timestamp.now()
+        var settled = 0
+        try outbox.database.write { connection in
+            for (event, attempts) in batch {
+                if let failure = failures[event.id] {
+                    let attempt = attempts + 1
+                    let dead = attempt >= policy.maxAttempts
+                    if dead { settled += 1 }
+                    try connection.execute(
+                        """
+                        UPDATE outbox_deliveries SET attempts = \(attempt), last_error = \(String(failure.prefix(500))),
+                            status = \(dead ? "dead" : "pending"), next_attempt_at = \(now + policy.backoff(afterAttempts: attempt))
+                        WHERE event_id = \(event.id) AND subscriber = \(subscriber)
+                        """)
+                    logger.warning(
+                        dead ? "event dead-lettered" : "event delivery failed",
+                        ["event.id": event.id, "event.type": event.type, "subscriber": subscriber, "attempt": String(attempt)])
+                } else {
+                    settled += 1
+                    try connection.execute(
+                        """
+                        UPDATE outbox_deliveries SET status = 'delivered', attempts = \(attempts + 1), delivered_at = \(deliveredAt)
+                        WHERE event_id = \(event.id) AND subscriber = \(subscriber)
+                        """)
+                }
+            }
+        }
+        return settled
+    }
+
+    private func postpone(_ eventIds: [String], subscriber: String, reason: String) throws {
+        let later = Outbox.nowMillis() + policy.maxBackoffMillis / 60
+        try outbox.database.write { connection in
+            for id in eventIds {
+                try connection.execute(
+                    "UPDATE outbox_deliveries SET next_attempt_at = \(later), last_error = \(reason) WHERE event_id = \(id) AND subscriber = \(subscriber)"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import RCMCore
+import RCMEvents
+import RCMStorage
+
+/// The `rcm` command: `serve`, `migrate`, `events dead-letters`, `events replay ID`.
+public enum RCMCommand {
+    static let usage = """
+        rcm — clinic revenue-cycle platform
+
+        USAGE
+          rcm serve [options]                 run the services and the HTTP API
+          rcm migrate [options]               apply pending schema migrations and exit
+          rcm events dead-letters [options]   list events that could not be delivered
+          rcm events replay EVENT_ID [options]  queue a dead-lettered event for delivery again
+
+        OPTIONS (each also from the environment variable shown)
+          --host HOST          address to listen on (RCM_HOST, default 127.0.0.1)
+          --port PORT          port to listen on (RCM_PORT, default 8080)
+          --data-dir DIR       SQLite files, one per service (RCM_DATA_DIR, default ./data)
+          --database-url URL   postgres://… to use PostgreSQL, one schema per service (RCM_DATABASE_URL)
+          --service NAME       host only this service; repeatable (RCM_SERVICES=a,b)
+                               services: patient, insurance, billing, claim, payment, reporting
+          --demo               load the demo organization on start (RCM_DEMO=1)
+          --organization ID    the organization served until tokens carry it (RCM_ORGANIZATION_ID, default org_demo)
+          --currency CODE      ISO 4217 currency of the organization (RCM_CURRENCY, default INR)
+          --threads N          HTTP worker threads (RCM_THREADS, default: number of cores)
+          -h, --help           show this help
+        """
+
+    /// Runs the command; returns the process exit status.
+    public static func run(_ arguments: [String]) -> Int32 {
+        do {
+            var rest = arguments
+            guard let command = rest.first else {
+                print(usage)
+                return 0
+            }
+            rest.removeFirst()
+            if ["-h", "--help", "help"].contains(command) {
+                print(usage)
+                return 0
+            }
+            switch command {
+            case "serve":
+                let (configuration, help) = try parse(rest)
+                if help { print(usage); return 0 }
+                return try serve(configuration)
+            case "migrate":
+                let (configuration, help) = try parse(rest)
+                if help { print(usage); return 0 }
+                for type in try Platform.selectedTypes(configuration.services) {
+                    let database = try Platform.openDatabase(configuration, service: type.name)
+                    let applied = try Migrator.migrate(database, type.migrations)
+                    print("\(type.name): \(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")")
+                    database.close()
+                }
+                return 0
+            case "events":
+                return try events(rest)
+            default:
+                throw UsageError("unknown command '\(command)'; see rcm --help")
+            }
+        } catch let error as UsageError {
+            FileHandle.standardError.write(Data("rcm: \(error.description)\n".utf8))
+            return 64
+        } catch {
+            FileHandle.standardError.write(Data("rcm: \(error)\n".utf8))
+            return 1
+        }
+    }
+
+    static func serve(_ configuration: PlatformConfiguration) throws -> Int32 {
+        let platform = try Platform(configuration: configuration)
+        if configuration.demo {
+            try DemoData.load(into: platform.application)
+            print("Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", ")).")
+        }
+        platform.startEventDelivery()
+        let port = try platform.serve()
+        print("rcm listening on http://\(configuration.host):\(port)")
+        platform.waitForTermination()
+        return 0
+    }
+
+    static func events(_ arguments: [String]) throws -> Int32 {
+        guard let sub = arguments.first else { throw UsageError("events needs 'dead-letters' or 'replay ID'") }
+        var rest = Array(arguments.dropFirst())
+        var eventId: String?
+        if sub == "replay" {
+            guard let id = rest.first, !id.hasPrefix("-") else { throw UsageError("events replay needs an event id") }
+            eventId = id
+            rest.removeFirst()
+        }
+        let (configuration, help) = try parse(rest)
+        if help { print(usage); return 0 }
+        var found = 0
+        for type in try Platform.selectedTypes(configuration.services) {
+            let database = try Platform.openDatabase(configuration, service: type.name)
+            defer { database.close() }
+            try Migrator.migrate(database, type.migrations)
+            switch sub {
+            case "dead-letters":
+                for letter in try DeadLetters.list(in: database) {
+                    found += 1
+                    print("\(letter.eventId)\t\(letter.type)\t\(letter.source) -> \(letter.subscriber)\tattempts \(letter.attempts)\t\(letter.lastError ?? "")")
+                }
+            case "replay":
+                found += try DeadLetters.replay(eventId: eventId ?? "", in: database)
+            default:
+                throw UsageError("unknown events command '\(sub)'")
+            }
+        }
+        if sub == "dead-letters" {
+            print(found == 0 ? "no dead letters" : "\(found) dead letter(s)")
+        } else if found == 0 {
+            throw UsageError("no dead letter for event \(eventId ?? "")")
+        } else {
+            print("queued \(found) delivery(ies) of \(eventId ?? "") again; a running server delivers them within a second")
+        }
+        return 0
+    }
+
+    /// Flags over environment over defaults.
+    static func parse(_ arguments: [String]) throws -> (PlatformConfiguration, help: Bool) {
+        var configuration = try PlatformConfiguration.fromEnvironment()
+        var services: [String] = []
+        var index = 0
+        func value(_ flag: String) throws -> String {
+            index += 1
+            guard index < arguments.count else { throw UsageError("\(flag) needs a value") }
+            return arguments[index]
+        }
+        while index < arguments.count {
+            let flag = arguments[index]
+            switch flag {
+            case "-h", "--help": return (configuration, true)
+            case "--host": configuration.host = try value(flag)
+            case "--port": configuration.port = try PlatformConfiguration.parsePort(try value(flag), "--port")
+            case "--data-dir": configuration.dataDirectory = try value(flag)
+            case "--database-url": configuration.databaseURL = try value(flag)
+            case "--service": services.append(try value(flag))
+            case "--demo": configuration.demo = true
+            case "--organization": configuration.organizationId = try value(flag)
+            case "--currency": configuration.currency = try value(flag)
+            case "--threads":
+                guard let threads = Int(try value(flag)), threads > 0 else { throw UsageError("--threads must be positive") }
+                configuration.limits.threads = threads
+            default: throw UsageError("unknown option '\(flag)'; see rcm --help")
+            }
+            index += 1
+        }
+        if !services.isEmpty { configuration.services = services }
+        return (configuration, false)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import RCMCore
+import RCMHTTP
+
+/// The demo organization: two locations, two payers, three patients (P10001 and P10003 insured,
+/// P10002 not) and a charge master. Loaded through the services' own APIs, in-process, so it is
+/// validated like any other input; loading twice changes nothing.
+public enum DemoData {
+    public static let locations = ["loc_andheri", "loc_powai"]
+
+    public static let chargeMaster: [(code: String, description: String, price: Decimal)] = [
+        ("OPD001", "Doctor Consultation", 400),
+        ("OPD002", "Specialist Consultation", 800),
+        ("LAB025", "Blood Test", 250),
+        ("LAB031", "Complete Blood Count", 350),
+        ("LAB040", "Lipid Profile", 600),
+        ("RAD010", "Chest X-Ray", 750),
+        ("PRC005", "Wound Dressing", 150.50),
+    ]
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func load(into application: HTTPApplication) throws {
+        if application.test(.GET, "/api/patients/P10001").status == 200 { return }
+        for location in locations {
+            for item in chargeMaster {
+                try expect(
+                    200,
+                    application.test(
+                        .PUT, "/api/billing/charge-items/\(location)/\(item.code)",
+                        json: ["description": AnyEncodable(item.description), "price": AnyEncodable(item.price)]))
+            }
+        }
+        let star = try created(
+            application.test(.POST, "/api/insurance/payers", json: ["name": "Star Health Insurance", "payerCode": "STARHEALTH"]))
+        let icici = try created(
+            application.test(.POST, "/api/insurance/payers", json: ["name": "ICICI Lombard", "payerCode": "ICICILOMBARD"]))
+        let patients: [[String: String]] = [
+            ["locationId": "loc_andheri", "givenName": "Asha", "familyName": "Rao", "dateOfBirth": "1986-04-12",
+             "sex": "female", "phone": "+91 98200 11111", "email": "asha.rao@example.com"],
+            ["locationId": "loc_andheri", "givenName": "Rahul", "familyName": "Mehta", "dateOfBirth": "1979-11-03",
+             "sex": "male", "phone": "+91 98200 22222"],
+            ["locationId": "loc_powai", "givenName": "Priya", "familyName": "Nair", "dateOfBirth": "1992-07-21",
+             "sex": "female", "email": "priya.nair@example.com"],
+        ]
+        var ids: [String] = []
+        for patient in patients {
+            ids.append(try created(application.test(.POST, "/api/patients", json: patient)))
+        }
+        let coverages: [[String: AnyEncodable]] = [
+            ["patientId": AnyEncodable(ids[0]), "payerId": AnyEncodable(star), "planName": AnyEncodable("Family Health Optima"),
+             "memberId": AnyEncodable("SH-445566-01"), "groupNumber": AnyEncodable("GRP-ACME-2026"),
+             "relationship": AnyEncodable("self"), "validFrom": AnyEncodable("2025-01-01"), "validTo": AnyEncodable("2030-12-31"),
+             "copay": AnyEncodable(Decimal(100)), "coinsurancePercent": AnyEncodable(Decimal(10)),
+             "deductible": AnyEncodable(Decimal(5000)), "deductibleMet": AnyEncodable(Decimal(5000))],
+            ["patientId": AnyEncodable(ids[2]), "payerId": AnyEncodable(icici), "planName": AnyEncodable("Complete Health"),
+             "memberId": AnyEncodable("IL-778899"), "relationship": AnyEncodable("self"),
+             "validFrom": AnyEncodable("2025-04-01"), "copay": AnyEncodable(Decimal(0)),
+             "coinsurancePercent": AnyEncodable(Decimal(20)), "deductible": AnyEncodable(Decimal(1000)),
+             "deductibleMet": AnyEncodable(Decimal(250))],
+        ]
+        for coverage in coverages {
+            _ = try created(application.test(.POST, "/api/insurance/coverages", json: coverage))
+        }
+    }
+
+    private static func expect(_ status: Int, _ response: HTTPResponse) throws {
+        guard response.status == status else {
+            throw LoadError(description: "demo data: expected \(status), got \(response.status): \(response.bodyText)")
+        }
+    }
+
+    private static func created(_ response: HTTPResponse) throws -> String {
+        try expect(201, response)
+        struct Created: Decodable { let id: String }
+        return try response.decode(Created.self).id
+    }
+}
+
+/// Type erasure for building mixed JSON bodies.
+struct AnyEncodable: Encodable {
+    let encodeValue: (any Encoder) throws -> Void
+    init<T: Encodable>(_ value: T) {
+        // Through a container, so that JSONEncoder writes a Decimal as a number.
+        encodeValue = { encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        }
+    }
+    func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
+}

@@ -1,0 +1,179 @@
+import BillingService
+import ClaimService
+import Foundation
+import InsuranceService
+import PatientService
+import PaymentService
+import RCMCore
+import RCMEvents
+import RCMHTTP
+import RCMServiceKit
+import RCMStorage
+import ReportingService
+
+/// The services of one process, wired together: each with its own database, outbox and relay;
+/// one HTTP application for all of them; events delivered in-process.
+public final class Platform: Sendable {
+    /// Every service the platform has, in start order.
+    public static let serviceTypes: [any PlatformService.Type] = [
+        PatientService.self, InsuranceService.self, BillingService.self, ClaimService.self, PaymentService.self,
+        ReportingService.self,
+    ]
+
+    public let configuration: PlatformConfiguration
+    public let application: HTTPApplication
+    public let databases: [String: any Database]
+    public let services: [String: any PlatformService]
+    let relays: [OutboxRelay]
+    let server: HTTPServer
+    let logger = Logger(label: "platform")
+
+    public init(configuration: PlatformConfiguration) throws {
+        self.configuration = configuration
+        let hosted = try Platform.selectedTypes(configuration.services)
+
+        var subscriptions = Subscriptions()
+        for type in Platform.serviceTypes where !type.subscribedTypes.isEmpty {
+            subscriptions.add(type.name, patterns: type.subscribedTypes)
+        }
+
+        let directory = ServiceDirectory()
+        let transport = InProcessTransport()
+        var databases: [String: any Database] = [:]
+        var services: [String: any PlatformService] = [:]
+        var relays: [OutboxRelay] = []
+        let router = RouterBuilder()
+        let environment = ProcessInfo.processInfo.environment
+        for type in hosted {
+            let database = try Platform.openDatabase(configuration, service: type.name)
+            try Migrator.migrate(database, type.migrations)
+            let outbox = Outbox(service: type.name, database: database, subscriptions: subscriptions)
+            let service = type.init(
+                environment: ServiceEnvironment(
+                    database: database, outbox: outbox, services: directory, currency: configuration.currency,
+                    logger: Logger(label: type.name)))
+            service.registerRoutes(router)
+            if let consumer = service.consumer { transport.register(consumer) }
+            databases[type.name] = database
+            services[type.name] = service
+            relays.append(OutboxRelay(outbox: outbox, transport: transport))
+        }
+        Platform.registerOperations(router, databases: databases)
+
+        let application = HTTPApplication(
+            router: router.build(), middleware: [TenancyMiddleware(organizationId: configuration.organizationId)],
+            limits: configuration.limits)
+        for type in Platform.serviceTypes {
+            if services[type.name] != nil {
+                directory.bind(type.name, to: InProcessServiceClient(application: application))
+            } else if let url = environment["RCM_\(type.name.uppercased())_URL"].flatMap(URL.init(string:)) {
+                directory.bind(type.name, to: RemoteServiceClient(baseURL: url))
+            }
+        }
+        self.application = application
+        self.databases = databases
+        self.services = services
+        self.relays = relays
+        self.server = HTTPServer(
+            application: application,
+            configuration: HTTPServer.Configuration(host: configuration.host, port: configuration.port, limits: configuration.limits))
+    }
+
+    static func selectedTypes(_ names: [String]?) throws -> [any PlatformService.Type] {
+        guard let names else { return serviceTypes }
+        let known = Set(serviceTypes.map { $0.name })
+        for name in names where !known.contains(name) {
+            throw UsageError("unknown service '\(name)'; services are \(serviceTypes.map { $0.name }.joined(separator: ", "))")
+        }
+        return serviceTypes.filter { names.contains($0.name) }
+    }
+
+    static func openDatabase(_ configuration: PlatformConfiguration, service: String) throws -> any Database {
+        try DatabaseFactory.open(url: configuration.databaseURL, dataDirectory: configuration.dataDirectory, service: service)
+    }
+
+    /// Starts event delivery; call `serve()` to take HTTP traffic too.
+    public func startEventDelivery() { relays.forEach { $0.start() } }
+
+    /// Delivers everything due now, synchronously, until nothing moves (tests and `rcm` tools).
+    public func drainEvents(maxRounds: Int = 50) throws {
+        for _ in 0..<maxRounds {
+            var moved = 0
+            for relay in relays { moved += try relay.relayOnce() }
+            if moved == 0 { return }
+        }
+    }
+
+    /// Listens for HTTP; returns the bound port.
+    @discardableResult
+    public func serve() throws -> UInt16 {
+        try server.start()
+        logger.info(
+            "listening",
+            ["http.host": configuration.host, "http.port": String(server.port),
+             "services": services.keys.sorted().joined(separator: ","),
+             "storage": configuration.databaseURL == nil ? "sqlite" : "postgres"])
+        return server.port
+    }
+
+    /// Graceful stop: no new connections, in-flight requests finish, relays finish their batch, databases close.
+    public func shutdown() {
+        server.shutdown()
+        relays.forEach { $0.stop() }
+        databases.values.forEach { $0.close() }
+        logger.info("stopped")
+    }
+
+    /// Blocks until SIGTERM or SIGINT, then shuts down gracefully.
+    public func waitForTermination() {
+        let signalled = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { signalled.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        signalled.wait()
+        logger.info("signal received; shutting down")
+        shutdown()
+        sources.forEach { $0.cancel() }
+    }
+
+    // MARK: Health and operations
+
+    static func registerOperations(_ router: RouterBuilder, databases: [String: any Database]) {
+        let ok: [UInt8] = Array(#"{"status":"ok"}"#.utf8)
+        router.get("/health/live") { _, _ in
+            HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]), body: ok)
+        }
+        router.get("/health/ready") { _, _ in
+            var checks: [String: String] = [:]
+            for (name, database) in databases { checks[name] = database.ping() ? "up" : "down" }
+            let ready = !checks.values.contains("down")
+            struct Readiness: Encodable {
+                let status: String
+                let databases: [String: String]
+            }
+            return try .json(Readiness(status: ready ? "ready" : "unavailable", databases: checks), status: ready ? 200 : 503)
+        }
+        router.group("/api/events") { events in
+            events.get("/dead-letters") { _, _ in
+                var letters: [DeadLetter] = []
+                for name in databases.keys.sorted() {
+                    if let database = databases[name] { letters += try DeadLetters.list(in: database) }
+                }
+                return try .json(["items": letters])
+            }
+            events.post("/dead-letters/{eventId}/replay") { _, context in
+                var replayed = 0
+                for database in databases.values {
+                    replayed += try DeadLetters.replay(eventId: context.parameter("eventId"), in: database)
+                }
+                guard replayed > 0 else { throw Problem.notFound("No dead letter for event \(context.parameter("eventId")).") }
+                return try .json(["replayed": replayed])
+            }
+        }
+    }
+}

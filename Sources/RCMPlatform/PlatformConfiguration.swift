@@ -1,0 +1,56 @@
+import Foundation
+import RCMHTTP
+
+/// Settings of one `rcm` process, from flags first, then `RCM_*` environment variables, then defaults.
+public struct PlatformConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port: UInt16 = 8080
+    public var dataDirectory = "./data"
+    /// `postgres://…` selects PostgreSQL (one schema per service); unset means SQLite files in `dataDirectory`.
+    public var databaseURL: String?
+    public var demo = false
+    /// The services this process hosts; all six when nil.
+    public var services: [String]?
+    /// The organization this installation serves until tokens carry it (identity issue).
+    public var organizationId = "org_demo"
+    public var currency = "INR"
+    public var limits = HTTPLimits()
+
+    public init() {}
+
+    /// Reads the environment's `RCM_*` variables.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> PlatformConfiguration
+    {
+        var configuration = PlatformConfiguration()
+        if let value = environment["RCM_HOST"] { configuration.host = value }
+        if let value = environment["RCM_PORT"] { configuration.port = try parsePort(value, "RCM_PORT") }
+        if let value = environment["RCM_DATA_DIR"] { configuration.dataDirectory = value }
+        if let value = environment["RCM_DATABASE_URL"], !value.isEmpty { configuration.databaseURL = value }
+        if let value = environment["RCM_DEMO"] { configuration.demo = ["1", "true", "yes"].contains(value.lowercased()) }
+        if let value = environment["RCM_SERVICES"], !value.isEmpty {
+            configuration.services = value.split(separator: ",").map { String($0) }
+        }
+        if let value = environment["RCM_ORGANIZATION_ID"] { configuration.organizationId = value }
+        if let value = environment["RCM_CURRENCY"] { configuration.currency = value }
+        if let value = environment["RCM_MAX_BODY_BYTES"] {
+            guard let bytes = Int(value), bytes > 0 else { throw UsageError("RCM_MAX_BODY_BYTES must be a positive integer") }
+            configuration.limits.maxBodyBytes = bytes
+        }
+        if let value = environment["RCM_THREADS"] {
+            guard let threads = Int(value), threads > 0 else { throw UsageError("RCM_THREADS must be a positive integer") }
+            configuration.limits.threads = threads
+        }
+        return configuration
+    }
+
+    static func parsePort(_ text: String, _ name: String) throws -> UInt16 {
+        guard let port = UInt16(text) else { throw UsageError("\(name) must be a port number (0-65535)") }
+        return port
+    }
+}
+
+public struct UsageError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

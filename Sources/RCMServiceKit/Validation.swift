@@ -1,0 +1,34 @@
+import RCMCore
+
+/// Collects field errors so that a request reports every bad field at once.
+public struct Validation {
+    public private(set) var errors: [Problem.FieldError] = []
+
+    public init() {}
+
+    public mutating func require(_ condition: Bool, _ pointer: String, _ message: String) {
+        if !condition { errors.append(Problem.FieldError(pointer: pointer, message: message)) }
+    }
+
+    public mutating func fail(_ pointer: String, _ message: String) {
+        errors.append(Problem.FieldError(pointer: pointer, message: message))
+    }
+
+    /// Requires a non-empty string of at most `maxLength` characters.
+    public mutating func text(_ value: String?, _ pointer: String, maxLength: Int = 200, required: Bool = true) {
+        guard let value else {
+            if required { fail(pointer, "is required") }
+            return
+        }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if required && trimmed.isEmpty { fail(pointer, "must not be empty") }
+        if value.count > maxLength { fail(pointer, "must be at most \(maxLength) characters") }
+    }
+
+    /// Throws 422 with every collected error, if any.
+    public func check() throws {
+        if !errors.isEmpty { throw Problem.invalid(errors) }
+    }
+}
+
+import Foundation
