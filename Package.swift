@@ -42,11 +42,15 @@ let package = Package(
         .executableTarget(name: "rcm", dependencies: ["RCMPlatform"]),
 
         // Tests.
+        .target(name: "RCMTestSupport", dependencies: ["RCMStorage"], path: "Tests/Support"),
         .testTarget(name: "RCMCoreTests", dependencies: ["RCMCore"]),
         .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP"]),
-        .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage"]),
-        .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage"]),
-        .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform"]),
+        .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage", "RCMTestSupport"]),
+        .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage", "RCMTestSupport"]),
+        .testTarget(name: "RCMServiceKitTests", dependencies: ["RCMServiceKit", "RCMTestSupport"]),
+        .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "RCMTestSupport"]),
+        .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),
+        .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
     ],
     swiftLanguageModes: [.v6]
 )

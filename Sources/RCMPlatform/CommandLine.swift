@@ -74,14 +74,17 @@ public enum RCMCommand {
         let platform = try Platform(configuration: configuration)
         if configuration.demo {
             try DemoData.load(into: platform.application)
-            print("Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", ")).")
+            say("Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", ")).")
         }
         platform.startEventDelivery()
         let port = try platform.serve()
-        print("rcm listening on http://\(configuration.host):\(port)")
+        say("rcm listening on http://\(configuration.host):\(port)")
         platform.waitForTermination()
         return 0
     }
+
+    /// Prints a line at once, even when standard output is a pipe.
+    static func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
     static func events(_ arguments: [String]) throws -> Int32 {
         guard let sub = arguments.first else { throw UsageError("events needs 'dead-letters' or 'replay ID'") }

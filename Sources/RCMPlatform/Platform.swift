@@ -89,11 +89,19 @@ public final class Platform: Sendable {
     }
 
     static func openDatabase(_ configuration: PlatformConfiguration, service: String) throws -> any Database {
-        try DatabaseFactory.open(url: configuration.databaseURL, dataDirectory: configuration.dataDirectory, service: service)
+        try DatabaseFactory.open(
+            url: configuration.databaseURL, dataDirectory: configuration.dataDirectory, service: service,
+            schemaPrefix: configuration.schemaPrefix)
     }
 
     /// Starts event delivery; call `serve()` to take HTTP traffic too.
-    public func startEventDelivery() { relays.forEach { $0.start() } }
+    public func startEventDelivery() {
+        guard configuration.eventDelivery else {
+            logger.warning("event delivery is off (RCM_EVENT_DELIVERY); events wait in the outboxes")
+            return
+        }
+        relays.forEach { $0.start() }
+    }
 
     /// Delivers everything due now, synchronously, until nothing moves (tests and `rcm` tools).
     public func drainEvents(maxRounds: Int = 50) throws {

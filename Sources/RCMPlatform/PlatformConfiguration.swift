@@ -8,6 +8,11 @@ public struct PlatformConfiguration: Sendable {
     public var dataDirectory = "./data"
     /// `postgres://…` selects PostgreSQL (one schema per service); unset means SQLite files in `dataDirectory`.
     public var databaseURL: String?
+    /// Prefix of the PostgreSQL schema names (`<prefix><service>`), from `RCM_SCHEMA_PREFIX`.
+    public var schemaPrefix = ""
+    /// When false, events stay in the outboxes until a process with delivery on starts
+    /// (`RCM_EVENT_DELIVERY=off`; for maintenance windows and crash tests).
+    public var eventDelivery = true
     public var demo = false
     /// The services this process hosts; all six when nil.
     public var services: [String]?
@@ -27,6 +32,8 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_PORT"] { configuration.port = try parsePort(value, "RCM_PORT") }
         if let value = environment["RCM_DATA_DIR"] { configuration.dataDirectory = value }
         if let value = environment["RCM_DATABASE_URL"], !value.isEmpty { configuration.databaseURL = value }
+        if let value = environment["RCM_SCHEMA_PREFIX"] { configuration.schemaPrefix = value }
+        if let value = environment["RCM_EVENT_DELIVERY"] { configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased()) }
         if let value = environment["RCM_DEMO"] { configuration.demo = ["1", "true", "yes"].contains(value.lowercased()) }
         if let value = environment["RCM_SERVICES"], !value.isEmpty {
             configuration.services = value.split(separator: ",").map { String($0) }

@@ -62,23 +62,31 @@ public enum Idempotency {
     }
 
     /// Claims the key for this request (nil), or answers for it (a replay), or throws 409/422.
+    /// The check is a read, so a duplicate learns it is one without waiting for the first
+    /// request's transaction.
     private static func claim(
         key: String, scope: String, hash: String, organization: String, database: any Database
     ) throws -> HTTPResponse? {
-        try database.write { connection in
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let existing = try connection.queryFirst(
-                """
-                SELECT request_hash, state, response_status, response_type, response_body, locked_at FROM idempotency_keys
-                WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
-                """)
-            guard let existing else {
-                try connection.execute(
+        for _ in 0..<2 {
+            let existing = try database.read { connection in
+                try connection.queryFirst(
                     """
-                    INSERT INTO idempotency_keys (organization_id, scope, idempotency_key, request_hash, state, locked_at, created_at)
-                    VALUES (\(organization), \(scope), \(key), \(hash), 'processing', \(now), \(Timestamp.now()))
+                    SELECT request_hash, state, response_status, response_type, response_body, locked_at FROM idempotency_keys
+                    WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
                     """)
-                return nil
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            guard let existing else {
+                let inserted = try database.write { connection in
+                    try connection.execute(
+                        """
+                        INSERT INTO idempotency_keys (organization_id, scope, idempotency_key, request_hash, state, locked_at, created_at)
+                        VALUES (\(organization), \(scope), \(key), \(hash), 'processing', \(now), \(Timestamp.now()))
+                        ON CONFLICT DO NOTHING
+                        """)
+                }
+                if inserted == 1 { return nil }
+                continue  // claimed by another request a moment ago: look again
             }
             guard try existing.string("request_hash") == hash else {
                 throw Problem.invalid(
@@ -91,15 +99,20 @@ public enum Idempotency {
                     status: try existing.int("response_status"), headers: headers,
                     body: Array((existing.optionalString("response_body") ?? "").utf8))
             }
-            if try existing.int64("locked_at") > now - lockLifetimeMillis {
-                throw Problem.conflict(
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    type: "idempotency-in-progress")
+            let lockedAt = try existing.int64("locked_at")
+            if lockedAt > now - lockLifetimeMillis { break }
+            // A claim left by a request that died: take it over, unless someone else just did.
+            let taken = try database.write { connection in
+                try connection.execute(
+                    """
+                    UPDATE idempotency_keys SET locked_at = \(now)
+                    WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
+                        AND state = 'processing' AND locked_at = \(lockedAt)
+                    """)
             }
-            try connection.execute(
-                "UPDATE idempotency_keys SET locked_at = \(now) WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)"
-            )
-            return nil
+            if taken == 1 { return nil }
         }
+        throw Problem.conflict(
+            "A request with this Idempotency-Key is still being processed; retry later.", type: "idempotency-in-progress")
     }
 }

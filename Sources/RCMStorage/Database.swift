@@ -18,7 +18,7 @@ public protocol Database: Sendable {
     /// Runs `body` in a read-only snapshot.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
-    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    @discardableResult func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// True when the database answers a trivial query (readiness).
     func ping() -> Bool
     func close()
@@ -50,9 +50,12 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
 /// Opens a service's database from configuration: a `postgres://` URL selects PostgreSQL with one
 /// schema per service; anything else is a directory holding one SQLite file per service.
 public enum DatabaseFactory {
-    public static func open(url: String?, dataDirectory: String, service: String) throws -> any Database {
+    /// `schemaPrefix` keeps several installations (or test runs) apart in one PostgreSQL database.
+    public static func open(url: String?, dataDirectory: String, service: String, schemaPrefix: String = "") throws
+        -> any Database
+    {
         if let url, url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            return try PostgresDatabase(url: url, schema: service)
+            return try PostgresDatabase(url: url, schema: schemaPrefix + service)
         }
         return try SQLiteDatabase(path: dataDirectory + "/" + service + ".sqlite")
     }

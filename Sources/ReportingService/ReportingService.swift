@@ -40,7 +40,7 @@ public struct ReportingService: PlatformService {
                 "CREATE INDEX rm_timeline_invoice ON rm_timeline (organization_id, invoice_id)",
                 "CREATE INDEX rm_timeline_patient ON rm_timeline (organization_id, patient_id)",
             ]),
-        Inbox.migration,
+        Outbox.migration, Inbox.migration,
     ]
 
     let environment: ServiceEnvironment

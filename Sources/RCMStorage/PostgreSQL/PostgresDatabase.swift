@@ -38,6 +38,7 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try withConnection { connection in
             try connection.run("BEGIN")

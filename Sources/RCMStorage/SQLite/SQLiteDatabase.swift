@@ -43,6 +43,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         writerLock.lock()
         defer { writerLock.unlock() }

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import RCMCore
+
+@Suite("Money is exact")
+struct MoneyTests {
+    struct Holder: Decodable { let amount: Money }
+
+    @Test("JSON numbers decode exactly, through Decimal, into minor units")
+    func decodesExactly() throws {
+        #expect(try JSON.decode(Holder.self, from: #"{"amount": 400}"#).amount == Money(minorUnits: 40000))
+        #expect(try JSON.decode(Holder.self, from: #"{"amount": 0.1}"#).amount == Money(minorUnits: 10))
+        #expect(try JSON.decode(Holder.self, from: #"{"amount": 1234567890123.45}"#).amount.minorUnits == 123_456_789_012_345)
+        #expect(try JSON.decode(Holder.self, from: #"{"amount": -2.5}"#).amount == Money(minorUnits: -250))
+    }
+
+    @Test("more than two decimal places is rejected, naming the field", arguments: ["250.125", "0.001", "1e-3"])
+    func rejectsThirdDecimal(text: String) {
+        #expect(throws: DecodingError.self) { try JSON.decode(Holder.self, from: #"{"amount": \#(text)}"#) }
+        do {
+            _ = try JSON.decode(Holder.self, from: #"{"amount": \#(text)}"#)
+        } catch let error as DecodingError {
+            let problem = JSON.problem(for: error)
+            #expect(problem.status == 422)
+            #expect(problem.errors.first?.pointer == "/amount")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test("a string is not an amount")
+    func rejectsString() {
+        do {
+            _ = try JSON.decode(Holder.self, from: #"{"amount": "12"}"#)
+            Issue.record("decoded a string")
+        } catch let error as DecodingError {
+            #expect(JSON.problem(for: error).errors == [.init(pointer: "/amount", message: "must be a number")])
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test("percentages round half to even at the minor unit")
+    func bankersRounding() {
+        // 0.25 × 10% = 0.025 → 0.02 (even); 0.35 × 10% = 0.035 → 0.04 (even); 1.00 × 12.5% = 0.125 → 0.12
+        #expect(Money(minorUnits: 25).percentage(10) == Money(minorUnits: 2))
+        #expect(Money(minorUnits: 35).percentage(10) == Money(minorUnits: 4))
+        #expect(Money(minorUnits: 100).percentage(Decimal(string: "12.5")!) == Money(minorUnits: 12))
+        #expect(Money(minorUnits: 300).percentage(Decimal(string: "12.5")!) == Money(minorUnits: 38))
+        // 0.1 + 0.2 is exactly 0.3.
+        #expect(Money(minorUnits: 10) + Money(minorUnits: 20) == Money(minorUnits: 30))
+    }
+
+    @Test("encodes as a plain decimal number and prints two places")
+    func encodes() throws {
+        #expect(try JSON.encodeString(["a": Money(minorUnits: 65000)]) == #"{"a":650}"#)
+        #expect(try JSON.encodeString(["a": Money(minorUnits: 1250)]) == #"{"a":12.5}"#)
+        #expect(Money(minorUnits: -5).description == "-0.05")
+        #expect(Money(minorUnits: 65000).description == "650.00")
+    }
+}
+
+@Suite("Dates, times and identifiers")
+struct CalendarTests {
+    @Test func calendarDates() {
+        #expect(CalendarDate("2024-02-29") != nil)
+        #expect(CalendarDate("2023-02-29") == nil)
+        #expect(CalendarDate("2023-13-01") == nil)
+        #expect(CalendarDate("2023-1-01") == nil)
+        #expect(CalendarDate("2023-01-31")! < CalendarDate("2023-02-01")!)
+    }
+
+    @Test func timestampsRoundTrip() {
+        let date = Date(timeIntervalSince1970: 1_780_000_000.123)
+        let text = Timestamp.format(date)
+        #expect(text == "2026-05-28T20:26:40.123Z")
+        #expect(Timestamp.parse(text).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+    }
+
+    @Test func identifiersAreUniqueAndTimeOrdered() {
+        let early = Identifier.make("inv", at: Date(timeIntervalSince1970: 1_700_000_000))
+        let late = Identifier.make("inv", at: Date(timeIntervalSince1970: 1_700_000_001))
+        #expect(early.hasPrefix("inv_") && early.count == 30)
+        #expect(early < late)
+        #expect(Set((0..<1000).map { _ in Identifier.make("x") }).count == 1000)
+    }
+
+    @Test func sha256() {
+        #expect(Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import RCMCore
+import RCMStorage
+import RCMTestSupport
+import Synchronization
+import Testing
+
+@testable import RCMEvents
+
+/// A consumer that counts its effects in its own table and can be told to fail.
+final class CountingConsumer: EventConsumer {
+    let name = "counter"
+    let subscribedTypes = ["thing.*"]
+    let database: any Database
+    let failuresLeft = Atomic<Int>(0)
+
+    init() throws {
+        database = try TestDatabases.make("counter")
+        try Migrator.migrate(
+            database, [Inbox.migration, Migration(1, "effects", ["CREATE TABLE effects (event_id TEXT NOT NULL, type TEXT NOT NULL)"])])
+    }
+
+    struct Refused: Error {}
+
+    func handle(_ event: EventEnvelope, in connection: any SQLConnection) throws {
+        if failuresLeft.load(ordering: .relaxed) > 0 {
+            failuresLeft.subtract(1, ordering: .relaxed)
+            throw Refused()
+        }
+        try connection.execute("INSERT INTO effects (event_id, type) VALUES (\(event.id), \(event.type))")
+    }
+
+    func effects() throws -> [String] {
+        try database.read { try $0.query("SELECT event_id FROM effects ").map { try $0.string("event_id") } }
+    }
+
+    func effectCount() throws -> Int {
+        try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM effects")?.int("n") ?? -1 }
+    }
+}
+
+@Suite("Outbox, relay, inbox and dead letters")
+struct OutboxRelayTests {
+    struct Fixture {
+        let source: any Database
+        let outbox: Outbox
+        let consumer: CountingConsumer
+        let relay: OutboxRelay
+
+        init(maxAttempts: Int = 3) throws {
+            source = try TestDatabases.make("source")
+            try Migrator.migrate(source, [Outbox.migration])
+            var subscriptions = Subscriptions()
+            subscriptions.add("counter", patterns: ["thing.*"])
+            subscriptions.add("elsewhere", patterns: ["other.*"])
+            outbox = Outbox(service: "source", database: source, subscriptions: subscriptions)
+            consumer = try CountingConsumer()
+            let transport = InProcessTransport()
+            transport.register(consumer)
+            var policy = OutboxRelay.Policy()
+            policy.maxAttempts = maxAttempts
+            policy.baseBackoffMillis = 0
+            relay = OutboxRelay(outbox: outbox, transport: transport, policy: policy)
+        }
+
+        func publish(_ type: String = "thing.happened") throws -> EventEnvelope {
+            let event = try EventEnvelope.make(
+                type: type, organizationId: "org", locationId: "loc", correlationId: "req-1", source: "source",
+                body: ["n": 1])
+            try source.write { try outbox.publish(event, in: $0) }
+            return event
+        }
+
+        func status(of event: EventEnvelope) throws -> String? {
+            try source.read {
+                try $0.queryFirst("SELECT status FROM outbox_deliveries WHERE event_id = \(event.id)")?.string("status")
+            }
+        }
+    }
+
+    @Test("the envelope carries id, type, version, time, organization, correlation and payload")
+    func envelope() throws {
+        let event = try EventEnvelope.make(
+            type: "invoice.issued", schemaVersion: 2, organizationId: "org", locationId: nil, correlationId: "c",
+            source: "billing", body: ["total": Money(minorUnits: 65000)])
+        let decoded = try JSON.decode(EventEnvelope.self, from: try JSON.encode(event))
+        #expect(decoded == event)
+        #expect(decoded.schemaVersion == 2)
+        #expect(try decoded.decode([String: Money].self) == ["total": Money(minorUnits: 65000)])
+    }
+
+    @Test("a published event reaches its subscriber once, and only its subscriber")
+    func deliversOnce() throws {
+        let fixture = try Fixture()
+        let event = try fixture.publish()
+        _ = try fixture.publish("other.thing")  // no subscriber in this process: postponed, not failed
+        #expect(try fixture.relay.relayOnce() == 1)
+        #expect(try fixture.consumer.effectCount() == 1)
+        #expect(try fixture.status(of: event) == "delivered")
+        #expect(try fixture.relay.relayOnce() == 0)
+        #expect(try fixture.consumer.effectCount() == 1)
+    }
+
+    @Test("a redelivered event has one effect (inbox)")
+    func redeliveryIsIdempotent() throws {
+        let fixture = try Fixture()
+        let event = try fixture.publish()
+        try fixture.relay.relayOnce()
+        // As if the process died after the consumer committed but before the delivery was marked.
+        try fixture.source.write {
+            try $0.execute("UPDATE outbox_deliveries SET status = 'pending' WHERE event_id = \(event.id)")
+        }
+        try fixture.relay.relayOnce()
+        #expect(try fixture.consumer.effectCount() == 1)
+        #expect(try fixture.status(of: event) == "delivered")
+    }
+
+    @Test("failures retry, then dead-letter; a replay delivers")
+    func retriesAndDeadLetters() throws {
+        let fixture = try Fixture(maxAttempts: 3)
+        fixture.consumer.failuresLeft.store(100, ordering: .relaxed)
+        let event = try fixture.publish()
+        for _ in 0..<3 { try fixture.relay.relayOnce() }
+        #expect(try fixture.status(of: event) == "dead")
+        #expect(try fixture.consumer.effectCount() == 0)
+        let letters = try DeadLetters.list(in: fixture.source)
+        #expect(letters.map(\.eventId) == [event.id])
+        #expect(letters.first?.attempts == 3)
+        #expect(letters.first?.lastError?.contains("Refused") == true)
+
+        fixture.consumer.failuresLeft.store(0, ordering: .relaxed)
+        #expect(try DeadLetters.replay(eventId: event.id, in: fixture.source) == 1)
+        try fixture.relay.relayOnce()
+        #expect(try fixture.status(of: event) == "delivered")
+        #expect(try fixture.consumer.effectCount() == 1)
+        #expect(try DeadLetters.list(in: fixture.source).isEmpty)
+    }
+
+    @Test("one failing event in a batch does not hold back the others")
+    func poisonIsolated() throws {
+        let fixture = try Fixture(maxAttempts: 5)
+        let events = try (0..<5).map { _ in try fixture.publish() }
+        fixture.consumer.failuresLeft.store(2, ordering: .relaxed)  // the batch, then the first event alone
+        try fixture.relay.relayOnce()
+        #expect(try fixture.consumer.effectCount() == 4)
+        #expect(try fixture.status(of: events[0]) == "pending")
+        try fixture.relay.relayOnce()
+        #expect(try fixture.consumer.effectCount() == 5)
+    }
+
+    @Test("backoff grows exponentially to a cap")
+    func backoff() {
+        var policy = OutboxRelay.Policy()
+        policy.baseBackoffMillis = 100
+        policy.maxBackoffMillis = 1000
+        #expect((1...6).map { policy.backoff(afterAttempts: $0) } == [100, 200, 400, 800, 1000, 1000])
+    }
+
+    @Test("the background relay delivers without being asked")
+    func backgroundRelay() throws {
+        let fixture = try Fixture()
+        fixture.relay.start()
+        defer { fixture.relay.stop() }
+        _ = try fixture.publish()
+        fixture.outbox.notify()
+        let deadline = Date().addingTimeInterval(5)
+        while try fixture.consumer.effectCount() == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try fixture.consumer.effectCount() == 1)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import RCMCore
+import RCMHTTP
+import RCMStorage
+import RCMTestSupport
+
+@testable import RCMPlatform
+
+/// A whole platform in this process, on a fresh database, with the demo organization loaded.
+final class TestPlatform: Sendable {
+    let platform: Platform
+    let configuration: PlatformConfiguration
+    var app: HTTPApplication { platform.application }
+
+    static let specificationBody = """
+        {"patientId": "P10001",
+         "services": [{"code": "OPD001", "description": "Doctor Consultation", "cost": 400},
+                      {"code": "LAB025", "description": "Blood Test", "cost": 250}]}
+        """
+
+    init(demo: Bool = true, deliverInBackground: Bool = false) throws {
+        var configuration = PlatformConfiguration()
+        configuration.dataDirectory = TestDatabases.temporaryDirectory()
+        configuration.databaseURL = TestDatabases.postgresURL
+        configuration.schemaPrefix = TestDatabases.schemaPrefix()
+        configuration.port = 0
+        self.configuration = configuration
+        platform = try Platform(configuration: configuration)
+        if demo {
+            try DemoData.load(into: platform.application)
+            try platform.drainEvents()
+        }
+        if deliverInBackground { platform.startEventDelivery() }
+    }
+
+    deinit {
+        platform.shutdown()
+        try? FileManager.default.removeItem(atPath: configuration.dataDirectory)
+    }
+
+    func post(_ path: String, _ body: String, headers: [(String, String)] = []) -> HTTPResponse {
+        app.test(.POST, path, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+    }
+
+    func get(_ path: String) -> HTTPResponse { app.test(.GET, path) }
+
+    func json(_ path: String) throws -> [String: Any] {
+        let response = get(path)
+        guard response.status == 200 else { throw DemoData.LoadError(description: "\(path): \(response.status) \(response.bodyText)") }
+        return try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+    }
+
+    /// Rows of a service's own table, for checking that nothing was written.
+    func count(_ service: String, _ table: String) throws -> Int {
+        guard let database = platform.databases[service] else { return -1 }
+        return try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)")?.int("n") ?? -1 }
+    }
+}
+
+extension HTTPResponse {
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
+    }
+}
+
+/// Numbers from JSONSerialization, compared exactly as decimals.
+func decimal(_ value: Any?) -> Decimal? {
+    switch value {
+    case let number as NSNumber: return Decimal(string: number.stringValue)
+    case let text as String: return Decimal(string: text)
+    default: return nil
+    }
+}

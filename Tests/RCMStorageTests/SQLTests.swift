@@ -1,0 +1,105 @@
+import Foundation
+import RCMCore
+import RCMTestSupport
+import Testing
+
+@testable import RCMStorage
+
+@Suite("SQL layer")
+struct SQLTests {
+    @Test("interpolated values become bind parameters, never SQL text")
+    func bindsNotSplices() {
+        let hostile = "x'); DROP TABLE patients; --"
+        let sql: SQL = "SELECT * FROM t WHERE a = \(hostile) AND b = \(42) AND c = \(Optional<String>.none)"
+        #expect(sql.text(for: .sqlite) == "SELECT * FROM t WHERE a = ? AND b = ? AND c = ?")
+        #expect(sql.text(for: .postgres) == "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3")
+        #expect(sql.binds == [.text(hostile), .integer(42), .null])
+        #expect(!sql.description.contains("DROP"))
+        let joined = sql + " AND d = \(Money(minorUnits: 5))"
+        #expect(joined.text(for: .postgres).hasSuffix("d = $4"))
+        #expect(joined.binds.last == .integer(5))
+    }
+}
+
+@Suite("Database drivers (SQLite by default, PostgreSQL with RCM_TEST_DATABASE_URL)")
+struct DatabaseTests {
+    static let migrations = [
+        Migration(1, "things", ["CREATE TABLE things (id {{id}}, name TEXT NOT NULL UNIQUE, amount BIGINT)"]),
+        Migration(2, "things note", ["ALTER TABLE things ADD COLUMN note TEXT"]),
+    ]
+
+    func migrated() throws -> any Database {
+        let database = try TestDatabases.make()
+        try Migrator.migrate(database, Self.migrations)
+        return database
+    }
+
+    @Test("migrations apply once, in order")
+    func migrations() throws {
+        let database = try TestDatabases.make()
+        defer { database.close() }
+        #expect(try Migrator.migrate(database, Self.migrations) == [1, 2])
+        #expect(try Migrator.migrate(database, Self.migrations) == [])
+        #expect(try Migrator.migrate(database, Self.migrations + [Migration(3, "more", ["CREATE TABLE more (x TEXT)"])]) == [3])
+    }
+
+    @Test("values round-trip, hostile text stays data")
+    func roundTrip() throws {
+        let database = try migrated()
+        defer { database.close() }
+        let hostile = "Robert'); DROP TABLE things;--"
+        try database.write { connection in
+            try connection.execute("INSERT INTO things (name, amount, note) VALUES (\(hostile), \(Int64.max), \(Optional<String>.none))")
+            try connection.execute("INSERT INTO things (name, amount) VALUES (\("ünïcødé ✓"), \(-5))")
+        }
+        let rows = try database.read { try $0.query("SELECT * FROM things ORDER BY id") }
+        #expect(rows.count == 2)
+        #expect(try rows[0].string("name") == hostile)
+        #expect(try rows[0].int64("amount") == Int64.max)
+        #expect(rows[0]["note"] == .null)
+        #expect(try rows[1].string("name") == "ünïcødé ✓")
+        #expect(try rows[1].money("amount") == Money(minorUnits: -5))
+    }
+
+    @Test("a transaction that throws leaves nothing behind")
+    func rollback() throws {
+        let database = try migrated()
+        defer { database.close() }
+        struct Abort: Error {}
+        #expect(throws: Abort.self) {
+            try database.write { connection in
+                try connection.execute("INSERT INTO things (name) VALUES (\("a"))")
+                throw Abort()
+            }
+        }
+        #expect(try database.read { try $0.query("SELECT id FROM things") }.isEmpty)
+    }
+
+    @Test("unique violations are recognised")
+    func uniqueViolation() throws {
+        let database = try migrated()
+        defer { database.close() }
+        try database.write { try $0.execute("INSERT INTO things (name) VALUES (\("a"))") }
+        do {
+            try database.write { try $0.execute("INSERT INTO things (name) VALUES (\("a"))") }
+            Issue.record("no error")
+        } catch let error as DatabaseError {
+            #expect(error.kind == .uniqueViolation)
+        }
+        #expect(try database.write { try $0.execute("INSERT INTO things (name) VALUES (\("a")) ON CONFLICT DO NOTHING") } == 0)
+    }
+
+    @Test("concurrent writers from many threads all commit")
+    func concurrentWrites() throws {
+        let database = try migrated()
+        defer { database.close() }
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for index in 0..<25 {
+                _ = try? database.write { try $0.execute("INSERT INTO things (name) VALUES (\("w\(worker)-\(index)"))") }
+            }
+        }
+        let count = try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM things")?.int("n") }
+        #expect(count == 200)
+        #expect(database.ping())
+    }
+}
