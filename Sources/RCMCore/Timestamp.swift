@@ -1,17 +1,42 @@
 import Foundation
 
-/// UTC instants as ISO 8601 text with milliseconds (`2026-12-04T11:21:28.123Z`), formatted without
-/// `DateFormatter` (which is slow and not `Sendable`).
+/// UTC instants as ISO 8601 text with microseconds (`2026-12-04T11:21:28.123456Z`), so that
+/// events that follow one another in a process sort in that order. Formatted by hand:
+/// `DateFormatter` is slow and not `Sendable`, and this runs several times per request.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
-        let millisTotal = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(millisTotal / 1000)
-        let millis = Int(millisTotal % 1000)
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        var seconds = time_t(micros / 1_000_000)
+        let fraction = Int(micros % 1_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(27)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(48 + (rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4)
+        bytes.append(45)
+        digits(Int(parts.tm_mon) + 1, 2)
+        bytes.append(45)
+        digits(Int(parts.tm_mday), 2)
+        bytes.append(84)
+        digits(Int(parts.tm_hour), 2)
+        bytes.append(58)
+        digits(Int(parts.tm_min), 2)
+        bytes.append(58)
+        digits(Int(parts.tm_sec), 2)
+        bytes.append(46)
+        digits(fraction, 6)
+        bytes.append(90)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func now() -> String { format(Date()) }
@@ -32,8 +57,11 @@ public enum Timestamp {
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
             let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2)
         else { return nil }
-        var millis = 0
-        if bytes[19] == UInt8(ascii: "."), let fraction = number(20, 3) { millis = fraction }
+        var fraction = 0.0
+        if bytes[19] == UInt8(ascii: ".") {
+            let count = bytes.count - 21
+            if (1...9).contains(count), let value = number(20, count) { fraction = Double(value) / pow(10, Double(count)) }
+        }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)
         parts.tm_mon = Int32(month - 1)
@@ -42,7 +70,7 @@ public enum Timestamp {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let seconds = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(seconds) + Double(millis) / 1000)
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }
 
@@ -76,7 +104,13 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
         }
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String {
+        func padded(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2)
+    }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)

@@ -2,10 +2,17 @@ import Foundation
 import RCMCore
 import RCMHTTP
 import RCMStorage
+import Synchronization
 
 /// `Idempotency-Key` for POSTs that create things or move money: the first request's response is
 /// stored in the same transaction as its effect; a replay gets it back and creates nothing; the
-/// same key with another body is 422; a duplicate that arrives while the first is running is 409.
+/// same key with another body is 422; a duplicate that arrives while the first is still running
+/// is 409.
+///
+/// Because the stored response commits with the effect, a crash in between leaves neither, and
+/// the client's retry simply runs again. Duplicates in flight are seen in-process; across
+/// processes (distributed topology) the key's primary key makes the second commit fail, and it
+/// then answers with the first one's response.
 public enum Idempotency {
     public static let migration = Migration(
         1002, "idempotency",
@@ -13,14 +20,14 @@ public enum Idempotency {
             """
             CREATE TABLE idempotency_keys (
                 organization_id TEXT NOT NULL, scope TEXT NOT NULL, idempotency_key TEXT NOT NULL,
-                request_hash TEXT NOT NULL, state TEXT NOT NULL, response_status INTEGER, response_type TEXT,
-                response_body TEXT, locked_at BIGINT NOT NULL, created_at TEXT NOT NULL,
+                request_hash TEXT NOT NULL, response_status INTEGER NOT NULL, response_type TEXT,
+                response_body TEXT NOT NULL, created_at TEXT NOT NULL,
                 PRIMARY KEY (organization_id, scope, idempotency_key))
             """
         ])
 
-    /// A claim older than this is taken to be from a request that died (crash) and may be taken over.
-    static let lockLifetimeMillis: Int64 = 60_000
+    /// Keys whose first request is running in this process.
+    private static let inFlight = Mutex<Set<String>>([])
 
     /// Runs `work` in a write transaction, at most once per key.
     public static func run(
@@ -36,83 +43,57 @@ public enum Idempotency {
         let scope = "\(request.method.rawValue) \(context.route)"
         let hash = Digest.sha256Hex(Array(request.path.utf8) + [0] + request.body)
         let organization = context.organizationId
+        let slot = organization + "\u{0}" + scope + "\u{0}" + key
 
-        if let replay = try claim(key: key, scope: scope, hash: hash, organization: organization, database: database) {
-            return replay
+        guard inFlight.withLock({ $0.insert(slot).inserted }) else {
+            throw Problem.conflict(
+                "A request with this Idempotency-Key is still being processed; retry later.",
+                type: "idempotency-in-progress")
+        }
+        defer { _ = inFlight.withLock { $0.remove(slot) } }
+
+        if let earlier = try stored(organization: organization, scope: scope, key: key, hash: hash, database: database) {
+            return earlier
         }
         do {
             return try database.write { connection in
                 let response = try work(connection)
                 try connection.execute(
                     """
-                    UPDATE idempotency_keys SET state = 'completed', response_status = \(response.status),
-                        response_type = \(response.headers["Content-Type"]), response_body = \(response.bodyText)
-                    WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
+                    INSERT INTO idempotency_keys (organization_id, scope, idempotency_key, request_hash, response_status,
+                        response_type, response_body, created_at)
+                    VALUES (\(organization), \(scope), \(key), \(hash), \(response.status), \(response.headers["Content-Type"]),
+                        \(response.bodyText), \(Timestamp.now()))
                     """)
                 return response
             }
-        } catch {
-            _ = try? database.write { connection in
-                try connection.execute(
-                    "DELETE FROM idempotency_keys WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key) AND state = 'processing'"
-                )
+        } catch let error as DatabaseError where error.kind == .uniqueViolation {
+            // Another process committed the same key first: answer as it did.
+            if let earlier = try stored(organization: organization, scope: scope, key: key, hash: hash, database: database) {
+                return earlier
             }
             throw error
         }
     }
 
-    /// Claims the key for this request (nil), or answers for it (a replay), or throws 409/422.
-    /// The check is a read, so a duplicate learns it is one without waiting for the first
-    /// request's transaction.
-    private static func claim(
-        key: String, scope: String, hash: String, organization: String, database: any Database
+    /// The stored response for the key, or nil; 422 when the key came with another body.
+    private static func stored(
+        organization: String, scope: String, key: String, hash: String, database: any Database
     ) throws -> HTTPResponse? {
-        for _ in 0..<2 {
-            let existing = try database.read { connection in
-                try connection.queryFirst(
-                    """
-                    SELECT request_hash, state, response_status, response_type, response_body, locked_at FROM idempotency_keys
-                    WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
-                    """)
-            }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            guard let existing else {
-                let inserted = try database.write { connection in
-                    try connection.execute(
-                        """
-                        INSERT INTO idempotency_keys (organization_id, scope, idempotency_key, request_hash, state, locked_at, created_at)
-                        VALUES (\(organization), \(scope), \(key), \(hash), 'processing', \(now), \(Timestamp.now()))
-                        ON CONFLICT DO NOTHING
-                        """)
-                }
-                if inserted == 1 { return nil }
-                continue  // claimed by another request a moment ago: look again
-            }
-            guard try existing.string("request_hash") == hash else {
-                throw Problem.invalid(
-                    pointer: "header:Idempotency-Key", "was already used with a different request body")
-            }
-            if try existing.string("state") == "completed" {
-                var headers = HTTPHeaders([("Idempotent-Replayed", "true")])
-                if let type = existing.optionalString("response_type") { headers.add("Content-Type", type) }
-                return HTTPResponse(
-                    status: try existing.int("response_status"), headers: headers,
-                    body: Array((existing.optionalString("response_body") ?? "").utf8))
-            }
-            let lockedAt = try existing.int64("locked_at")
-            if lockedAt > now - lockLifetimeMillis { break }
-            // A claim left by a request that died: take it over, unless someone else just did.
-            let taken = try database.write { connection in
-                try connection.execute(
-                    """
-                    UPDATE idempotency_keys SET locked_at = \(now)
-                    WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
-                        AND state = 'processing' AND locked_at = \(lockedAt)
-                    """)
-            }
-            if taken == 1 { return nil }
+        let row = try database.read { connection in
+            try connection.queryFirst(
+                """
+                SELECT request_hash, response_status, response_type, response_body FROM idempotency_keys
+                WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
+                """)
         }
-        throw Problem.conflict(
-            "A request with this Idempotency-Key is still being processed; retry later.", type: "idempotency-in-progress")
+        guard let row else { return nil }
+        guard try row.string("request_hash") == hash else {
+            throw Problem.invalid(pointer: "header:Idempotency-Key", "was already used with a different request body")
+        }
+        var headers = HTTPHeaders([("Idempotent-Replayed", "true")])
+        if let type = row.optionalString("response_type") { headers.add("Content-Type", type) }
+        return HTTPResponse(
+            status: try row.int("response_status"), headers: headers, body: Array(try row.string("response_body").utf8))
     }
 }

