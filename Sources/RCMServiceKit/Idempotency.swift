@@ -43,7 +43,7 @@ public enum Idempotency {
         let scope = "\(request.method.rawValue) \(context.route)"
         let hash = Digest.sha256Hex(Array(request.path.utf8) + [0] + request.body)
         let organization = context.organizationId
-        let slot = organization + "\u{0}" + scope + "\u{0}" + key
+        let slot = "\(ObjectIdentifier(database as AnyObject).hashValue)\u{0}\(organization)\u{0}\(scope)\u{0}\(key)"
 
         guard inFlight.withLock({ $0.insert(slot).inserted }) else {
             throw Problem.conflict(
