@@ -85,12 +85,15 @@ public struct BillingService: PlatformService {
                 services: services, chargeMaster: chargeMaster, patientId: patientId, location: location,
                 dateOfService: dateOfService, coverage: coverage, context: context, connection: connection)
             try BillingStore.insert(invoice, in: connection)
+            // One encoding serves as the response and as the event's payload.
+            let body = try JSON.encode(invoice)
             try environment.outbox.publish(
-                try EventEnvelope.make(
+                EventEnvelope(
                     type: "invoice.issued", organizationId: invoice.organizationId, locationId: invoice.locationId,
-                    correlationId: context.requestId, source: BillingService.name, body: invoice),
+                    correlationId: context.requestId, source: BillingService.name,
+                    payload: String(decoding: body, as: UTF8.self)),
                 in: connection)
-            var response = try HTTPResponse.json(invoice, status: 201)
+            var response = HTTPResponse(status: 201, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
             response.headers.add("Location", "/api/billing/invoices/\(invoice.id)")
             return response
         }

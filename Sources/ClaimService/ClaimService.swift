@@ -197,16 +197,25 @@ struct StatusChanged: Encodable {
     /// The payer's payment this change reports, if any.
     let paidAmount: Money?
 
-    init(claim: Claim, from: ClaimStatus?, paidAmount: Money?) {
-        claimId = claim.id
-        invoiceId = claim.invoiceId
-        patientId = claim.patientId
-        payerId = claim.payerId
+    init(
+        claimId: String, invoiceId: String, patientId: String, payerId: String, from: ClaimStatus?, status: ClaimStatus,
+        total: Money, expectedAmount: Money, paidAmount: Money?
+    ) {
+        self.claimId = claimId
+        self.invoiceId = invoiceId
+        self.patientId = patientId
+        self.payerId = payerId
         self.from = from
-        status = claim.status
-        total = claim.total
-        expectedAmount = claim.expectedAmount
+        self.status = status
+        self.total = total
+        self.expectedAmount = expectedAmount
         self.paidAmount = paidAmount
+    }
+
+    init(claim: Claim, from: ClaimStatus?, paidAmount: Money?) {
+        self.init(
+            claimId: claim.id, invoiceId: claim.invoiceId, patientId: claim.patientId, payerId: claim.payerId, from: from,
+            status: claim.status, total: claim.total, expectedAmount: claim.expectedAmount, paidAmount: paidAmount)
     }
 }
 
@@ -243,12 +252,14 @@ struct ClaimConsumer: EventConsumer {
         try ClaimService.record(
             Claim.Transition(from: nil, to: .draft, reason: "made from invoice \(invoice.number)", paidAmount: nil, occurredAt: now),
             claimId: claimId, in: connection)
-        guard let claim = try ClaimService.find(claimId, event.organizationId, connection) else { return }
         try environment.outbox.publish(
             try EventEnvelope.make(
                 type: "claim.created", organizationId: event.organizationId, locationId: invoice.locationId,
                 correlationId: event.correlationId, source: ClaimService.name,
-                body: StatusChanged(claim: claim, from: nil, paidAmount: nil)),
+                body: StatusChanged(
+                    claimId: claimId, invoiceId: invoice.id, patientId: invoice.patientId, payerId: coverage.payerId,
+                    from: nil, status: .draft, total: invoice.total, expectedAmount: invoice.payerAmount,
+                    paidAmount: nil)),
             in: connection)
     }
 

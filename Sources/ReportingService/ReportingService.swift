@@ -8,7 +8,9 @@ import RCMStorage
 /// Read models fed by every service's events: the revenue summary and each invoice's or patient's timeline.
 public struct ReportingService: PlatformService {
     public static let name = "reporting"
-    public static let subscribedTypes = ["*"]
+    public static let subscribedTypes = [
+        "invoice.*", "claim.*", "payment.*", "payment_request.*", "patient.registered",
+    ]
     public static let migrations = [
         Migration(
             1, "read models",
