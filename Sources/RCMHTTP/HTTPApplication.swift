@@ -50,7 +50,26 @@ public struct HTTPApplication: Sendable {
         {
             return header
         }
-        return UUID().uuidString.lowercased()
+        return newRequestId()
+    }
+
+    /// A random (version 4) UUID in lowercase text, formatted without Foundation's `UUID`.
+    static func newRequestId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high: UInt64 = (generator.next() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        let low: UInt64 = (generator.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        let hex = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(36)
+        for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
+            if index == 8 || index == 12 { text.append(45) }
+            text.append(hex[Int((high >> UInt64(shift)) & 15)])
+        }
+        for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
+            if index == 0 || index == 4 { text.append(45) }
+            text.append(hex[Int((low >> UInt64(shift)) & 15)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

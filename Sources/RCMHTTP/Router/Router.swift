@@ -23,11 +23,30 @@ public struct Router: Sendable {
     }
 
     let routes: [Route]
+    /// Routes without parameters, by exact path then method: one hash lookup for the common case.
+    let literalRoutes: [String: [HTTPMethod: Route]]
+
+    init(routes: [Route]) {
+        self.routes = routes
+        var literal: [String: [HTTPMethod: Route]] = [:]
+        for route in routes
+        where !route.segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
+            if literal[route.descriptor.pattern]?[route.descriptor.method] == nil {
+                literal[route.descriptor.pattern, default: [:]][route.descriptor.method] = route
+            }
+        }
+        self.literalRoutes = literal
+    }
 
     public var descriptors: [RouteDescriptor] { routes.map(\.descriptor) }
 
     /// Finds the route for a request and runs it; 404 and 405 are problems like any other error.
     public func route(_ request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
+        if let byMethod = literalRoutes[request.path], let route = byMethod[request.method] {
+            var context = context
+            context.route = route.descriptor.pattern
+            return try route.handler(request, context)
+        }
         let pathSegments = request.path.split(separator: "/", omittingEmptySubsequences: true)
         var pathMatched = false
         for route in routes where route.segments.count == pathSegments.count {
