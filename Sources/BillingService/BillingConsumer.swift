@@ -21,14 +21,16 @@ struct BillingConsumer: EventConsumer {
     func handle(_ event: EventEnvelope, in connection: any SQLConnection) throws {
         let movement = try event.decode(Movement.self)
         let kind = event.type == "payment.refunded" ? "refund" : "payment"
-        guard try BillingStore.find(movement.invoiceId, organization: event.organizationId, in: connection) != nil else {
+        guard try BillingStore.find(movement.invoiceId, organization: event.organizationId, in: connection) != nil
+        else {
             environment.logger.warning("payment for an unknown invoice", ["event.id": event.id])
             return
         }
         try BillingStore.appendEntry(
             invoiceId: movement.invoiceId, kind: kind, amount: movement.amount,
             reference: movement.refundId ?? movement.paymentId, occurredAt: event.occurredAt, in: connection)
-        guard let invoice = try BillingStore.find(movement.invoiceId, organization: event.organizationId, in: connection)
+        guard
+            let invoice = try BillingStore.find(movement.invoiceId, organization: event.organizationId, in: connection)
         else { return }
         try environment.outbox.publish(
             try EventEnvelope.make(

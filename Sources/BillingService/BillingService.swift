@@ -49,7 +49,9 @@ public struct BillingService: PlatformService {
             let pointer = "/services/\(index)"
             validation.text(service.code, pointer + "/code", maxLength: 32)
             validation.text(service.description, pointer + "/description", required: false)
-            if let cost = service.cost { validation.require(!cost.isNegative, pointer + "/cost", "must not be negative") }
+            if let cost = service.cost {
+                validation.require(!cost.isNegative, pointer + "/cost", "must not be negative")
+            }
             if let quantity = service.quantity {
                 validation.require((1...1000).contains(quantity), pointer + "/quantity", "must be 1 to 1000")
             }
@@ -93,7 +95,8 @@ public struct BillingService: PlatformService {
                     correlationId: context.requestId, source: BillingService.name,
                     payload: String(decoding: body, as: UTF8.self)),
                 in: connection)
-            var response = HTTPResponse(status: 201, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+            var response = HTTPResponse(
+                status: 201, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
             response.headers.add("Location", "/api/billing/invoices/\(invoice.id)")
             return response
         }
@@ -145,7 +148,10 @@ public struct BillingService: PlatformService {
 
     func readInvoice(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let id = context.parameter("id")
-        guard let invoice = try environment.database.read({ try BillingStore.find(id, organization: context.organizationId, in: $0) })
+        guard
+            let invoice = try environment.database.read({
+                try BillingStore.find(id, organization: context.organizationId, in: $0)
+            })
         else { throw Problem.notFound("Invoice \(id) does not exist.") }
         return try .json(invoice)
     }
@@ -220,7 +226,8 @@ public struct BillingService: PlatformService {
         if let price = input.price { validation.require(!price.isNegative, "/price", "must not be negative") }
         let code = context.parameter("code")
         validation.require(
-            !code.isEmpty && code.count <= 32 && code.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." },
+            !code.isEmpty && code.count <= 32
+                && code.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." },
             "path:code", "must be 1 to 32 letters, digits, '-' or '.'")
         try validation.check()
         let item = ChargeItem(

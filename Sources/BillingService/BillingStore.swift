@@ -43,7 +43,8 @@ enum BillingStore {
     ) throws -> [String: ChargeItem] {
         var items: [String: ChargeItem] = [:]
         let rows = try connection.query(
-            "SELECT * FROM charge_items WHERE organization_id = \(organization) AND location_id = \(location) ORDER BY code")
+            "SELECT * FROM charge_items WHERE organization_id = \(organization) AND location_id = \(location) ORDER BY code"
+        )
         for row in rows {
             let item = ChargeItem(
                 locationId: try row.string("location_id"), code: try row.string("code"),
@@ -129,14 +130,15 @@ enum BillingStore {
 
     static func invoice(from row: Row, in connection: any SQLConnection) throws -> Invoice {
         let id = try row.string("id")
-        let lines = try connection.query("SELECT * FROM invoice_lines WHERE invoice_id = \(id) ORDER BY line_number").map {
-            line in
-            Invoice.Line(
-                lineNumber: try line.int("line_number"), code: try line.string("code"),
-                description: try line.string("description"), quantity: try line.int("quantity"),
-                unitPrice: try line.money("unit_price"), amount: try line.money("amount"),
-                payerAmount: try line.money("payer_amount"), patientAmount: try line.money("patient_amount"))
-        }
+        let lines = try connection.query("SELECT * FROM invoice_lines WHERE invoice_id = \(id) ORDER BY line_number")
+            .map {
+                line in
+                Invoice.Line(
+                    lineNumber: try line.int("line_number"), code: try line.string("code"),
+                    description: try line.string("description"), quantity: try line.int("quantity"),
+                    unitPrice: try line.money("unit_price"), amount: try line.money("amount"),
+                    payerAmount: try line.money("payer_amount"), patientAmount: try line.money("patient_amount"))
+            }
         let entries = try connection.query("SELECT * FROM invoice_entries WHERE invoice_id = \(id) ORDER BY seq").map {
             entry in
             Invoice.Entry(
@@ -150,8 +152,11 @@ enum BillingStore {
             locationId: try row.string("location_id"), patientId: try row.string("patient_id"),
             dateOfService: try row.date("date_of_service"), currency: try row.string("currency"), lines: lines,
             total: total, payerAmount: try row.money("payer_amount"), patientAmount: try row.money("patient_amount"),
-            coverage: try row.optionalString("coverage").map { try JSON.decode(Invoice.CoverageSummary.self, from: $0) },
-            paid: derived.paid, balance: derived.balance, status: derived.status, createdAt: try row.string("created_at"),
+            coverage: try row.optionalString("coverage").map {
+                try JSON.decode(Invoice.CoverageSummary.self, from: $0)
+            },
+            paid: derived.paid, balance: derived.balance, status: derived.status,
+            createdAt: try row.string("created_at"),
             entries: entries)
     }
 }

@@ -80,7 +80,8 @@ public struct ClaimService: PlatformService {
 
     func read(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let id = context.parameter("id")
-        guard let claim = try environment.database.read({ try ClaimService.find(id, context.organizationId, $0) }) else {
+        guard let claim = try environment.database.read({ try ClaimService.find(id, context.organizationId, $0) })
+        else {
             throw Problem.notFound("Claim \(id) does not exist.")
         }
         return try .json(claim)
@@ -112,11 +113,13 @@ public struct ClaimService: PlatformService {
                 throw Problem.notFound("Claim \(id) does not exist.")
             }
             guard claim.status.canMove(to: next) else {
-                throw Problem.conflict("A \(claim.status.rawValue) claim cannot become \(next.rawValue).", type: "invalid-transition")
+                throw Problem.conflict(
+                    "A \(claim.status.rawValue) claim cannot become \(next.rawValue).", type: "invalid-transition")
             }
             let payment = next.carriesPayment ? body.paidAmount : nil
             if let payment, claim.paidAmount + payment > claim.total {
-                throw Problem.invalid(pointer: "/paidAmount", "would make the paid amount exceed the claim total \(claim.total)")
+                throw Problem.invalid(
+                    pointer: "/paidAmount", "would make the paid amount exceed the claim total \(claim.total)")
             }
             let now = Timestamp.now()
             try connection.execute(
@@ -125,14 +128,16 @@ public struct ClaimService: PlatformService {
                 WHERE id = \(id)
                 """)
             try ClaimService.record(
-                Claim.Transition(from: claim.status, to: next, reason: body.reason, paidAmount: payment, occurredAt: now),
+                Claim.Transition(
+                    from: claim.status, to: next, reason: body.reason, paidAmount: payment, occurredAt: now),
                 claimId: id, in: connection)
             guard let updated = try ClaimService.find(id, context.organizationId, connection) else {
                 throw Problem.notFound("Claim \(id) does not exist.")
             }
             try environment.outbox.publish(
                 try EventEnvelope.make(
-                    type: "claim.status_changed", organizationId: updated.organizationId, locationId: updated.locationId,
+                    type: "claim.status_changed", organizationId: updated.organizationId,
+                    locationId: updated.locationId,
                     correlationId: context.requestId, source: ClaimService.name,
                     body: StatusChanged(claim: updated, from: claim.status, paidAmount: payment)),
                 in: connection)
@@ -214,7 +219,8 @@ struct StatusChanged: Encodable {
 
     init(claim: Claim, from: ClaimStatus?, paidAmount: Money?) {
         self.init(
-            claimId: claim.id, invoiceId: claim.invoiceId, patientId: claim.patientId, payerId: claim.payerId, from: from,
+            claimId: claim.id, invoiceId: claim.invoiceId, patientId: claim.patientId, payerId: claim.payerId,
+            from: from,
             status: claim.status, total: claim.total, expectedAmount: claim.expectedAmount, paidAmount: paidAmount)
     }
 }
@@ -250,7 +256,8 @@ struct ClaimConsumer: EventConsumer {
                 """)
         }
         try ClaimService.record(
-            Claim.Transition(from: nil, to: .draft, reason: "made from invoice \(invoice.number)", paidAmount: nil, occurredAt: now),
+            Claim.Transition(
+                from: nil, to: .draft, reason: "made from invoice \(invoice.number)", paidAmount: nil, occurredAt: now),
             claimId: claimId, in: connection)
         try environment.outbox.publish(
             try EventEnvelope.make(

@@ -121,7 +121,9 @@ public struct InsuranceService: PlatformService {
         if let from = input.validFrom, let to = input.validTo {
             validation.require(from <= to, "/validTo", "must not be before validFrom")
         }
-        for (pointer, amount) in [("/copay", input.copay), ("/deductible", input.deductible), ("/deductibleMet", input.deductibleMet)] {
+        for (pointer, amount) in [
+            ("/copay", input.copay), ("/deductible", input.deductible), ("/deductibleMet", input.deductibleMet),
+        ] {
             if let amount { validation.require(!amount.isNegative, pointer, "must not be negative") }
         }
         if let met = input.deductibleMet {
@@ -144,7 +146,8 @@ public struct InsuranceService: PlatformService {
             }
             let coverage = Coverage(
                 id: Identifier.make("cov"), organizationId: context.organizationId, patientId: patientId,
-                payerId: payer.id, payerName: payer.name, planName: input.planName ?? "", memberId: input.memberId ?? "",
+                payerId: payer.id, payerName: payer.name, planName: input.planName ?? "",
+                memberId: input.memberId ?? "",
                 groupNumber: input.groupNumber, relationship: input.relationship ?? .self, validFrom: validFrom,
                 validTo: input.validTo, copay: input.copay ?? .zero, coinsurancePercent: input.coinsurancePercent ?? 0,
                 deductible: input.deductible ?? .zero, deductibleMet: input.deductibleMet ?? .zero,

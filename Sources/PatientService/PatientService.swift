@@ -33,7 +33,9 @@ public struct PatientService: PlatformService {
         validation.text(input.givenName, "/givenName")
         validation.text(input.familyName, "/familyName")
         validation.require(input.dateOfBirth != nil, "/dateOfBirth", "is required")
-        if let birth = input.dateOfBirth { validation.require(birth <= CalendarDate.today(), "/dateOfBirth", "must not be in the future") }
+        if let birth = input.dateOfBirth {
+            validation.require(birth <= CalendarDate.today(), "/dateOfBirth", "must not be in the future")
+        }
         validation.require(input.sex != nil, "/sex", "is required (female, male, other, unknown)")
         PatientService.validateContact(input, &validation)
         try validation.check()
@@ -65,7 +67,10 @@ public struct PatientService: PlatformService {
 
     func read(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let id = context.parameter("id")
-        guard let patient = try environment.database.read({ try PatientStore.find(id, organization: context.organizationId, in: $0) })
+        guard
+            let patient = try environment.database.read({
+                try PatientStore.find(id, organization: context.organizationId, in: $0)
+            })
         else { throw Problem.notFound("Patient \(id) does not exist.") }
         var response = try HTTPResponse.json(patient)
         response.headers.add("ETag", "\"\(patient.version)\"")
@@ -122,7 +127,8 @@ public struct PatientService: PlatformService {
         let limit = Int(request.query["limit"] ?? "50") ?? -1
         guard (1...200).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 200") }
         let query = PatientStore.Search(
-            name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 }, dateOfBirth: try request.dateQuery("dateOfBirth"),
+            name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 },
+            dateOfBirth: try request.dateQuery("dateOfBirth"),
             phone: request.query["phone"], mrn: request.query["mrn"], after: request.query["cursor"], limit: limit)
         let patients = try environment.database.read {
             try PatientStore.search(query, organization: context.organizationId, in: $0)

@@ -1,3 +1,4 @@
+import Foundation
 import RCMCore
 import RCMStorage
 
@@ -73,7 +74,9 @@ struct PatientStore {
         var sql: SQL = "SELECT * FROM patients WHERE organization_id = \(organization)"
         if let name = search.name {
             let prefix = escapeLike(fold(name))
-            sql = sql + " AND (search_name LIKE \(prefix + "%") ESCAPE '\\' OR search_name LIKE \("%|" + prefix + "%") ESCAPE '\\')"
+            sql =
+                sql
+                + " AND (search_name LIKE \(prefix + "%") ESCAPE '\\' OR search_name LIKE \("%|" + prefix + "%") ESCAPE '\\')"
         }
         if let date = search.dateOfBirth { sql = sql + " AND date_of_birth = \(date)" }
         if let phone = search.phone { sql = sql + " AND phone = \(phone)" }
@@ -111,5 +114,3 @@ struct PatientStore {
             version: try row.int("version"))
     }
 }
-
-import Foundation

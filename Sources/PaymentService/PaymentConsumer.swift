@@ -50,7 +50,8 @@ struct PaymentConsumer: EventConsumer {
                 """)
             try environment.outbox.publish(
                 try EventEnvelope.make(
-                    type: "payment_request.created", organizationId: event.organizationId, locationId: invoice.locationId,
+                    type: "payment_request.created", organizationId: event.organizationId,
+                    locationId: invoice.locationId,
                     correlationId: event.correlationId, source: PaymentService.name,
                     body: RequestCreated(
                         paymentRequestId: requestId, invoiceId: invoice.id, patientId: invoice.patientId,

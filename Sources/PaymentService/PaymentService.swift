@@ -98,7 +98,8 @@ public struct PaymentService: PlatformService {
         if let amount = input.amount { validation.require(amount.minorUnits > 0, "/amount", "must be positive") }
         let method = input.method.flatMap(Payment.Method.init(rawValue:))
         validation.require(
-            method != nil, "/method", "must be one of \(Payment.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+            method != nil, "/method",
+            "must be one of \(Payment.Method.allCases.map(\.rawValue).joined(separator: ", "))")
         validation.text(input.reference, "/reference", maxLength: 200, required: false)
         try validation.check()
         guard let invoiceId = input.invoiceId, let amount = input.amount, let method else {
@@ -119,7 +120,8 @@ public struct PaymentService: PlatformService {
                 method: method, amount: amount, currency: invoice.currency, reference: input.reference, claimId: nil,
                 receivedAt: Timestamp.now(), refunded: .zero)
             try PaymentStore.insert(payment, connection)
-            try environment.outbox.publish(try PaymentService.recorded(payment, correlationId: context.requestId), in: connection)
+            try environment.outbox.publish(
+                try PaymentService.recorded(payment, correlationId: context.requestId), in: connection)
             var response = try HTTPResponse.json(payment, status: 201)
             response.headers.add("Location", "/api/payments/\(payment.id)")
             return response

@@ -14,7 +14,9 @@ enum PaymentStore {
     }
 
     static func invoice(_ id: String, _ organization: String, _ connection: any SQLConnection) throws -> KnownInvoice? {
-        try connection.queryFirst("SELECT * FROM invoices WHERE invoice_id = \(id) AND organization_id = \(organization)").map {
+        try connection.queryFirst(
+            "SELECT * FROM invoices WHERE invoice_id = \(id) AND organization_id = \(organization)"
+        ).map {
             row in
             KnownInvoice(
                 id: id, locationId: try row.string("location_id"), patientId: try row.string("patient_id"),
@@ -24,7 +26,8 @@ enum PaymentStore {
     }
 
     /// Net of payments and refunds so far, optionally for one kind of payer.
-    static func netPaid(invoiceId: String, payer: Payment.Payer? = nil, _ connection: any SQLConnection) throws -> Money {
+    static func netPaid(invoiceId: String, payer: Payment.Payer? = nil, _ connection: any SQLConnection) throws -> Money
+    {
         var paymentsSQL: SQL = "SELECT COALESCE(SUM(amount), 0) AS total FROM payments WHERE invoice_id = \(invoiceId)"
         var refundsSQL: SQL =
             "SELECT COALESCE(SUM(r.amount), 0) AS total FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.invoice_id = \(invoiceId)"
@@ -53,11 +56,14 @@ enum PaymentStore {
     }
 
     static func payment(_ id: String, _ organization: String, _ connection: any SQLConnection) throws -> Payment? {
-        try connection.queryFirst("\(unsafeRaw: paymentSelect) WHERE p.id = \(id) AND p.organization_id = \(organization)")
-            .map(payment(from:))
+        try connection.queryFirst(
+            "\(unsafeRaw: paymentSelect) WHERE p.id = \(id) AND p.organization_id = \(organization)"
+        )
+        .map(payment(from:))
     }
 
-    static func payments(invoiceId: String, _ organization: String, _ connection: any SQLConnection) throws -> [Payment] {
+    static func payments(invoiceId: String, _ organization: String, _ connection: any SQLConnection) throws -> [Payment]
+    {
         try connection.query(
             "\(unsafeRaw: paymentSelect) WHERE p.invoice_id = \(invoiceId) AND p.organization_id = \(organization) ORDER BY p.id"
         ).map(payment(from:))
@@ -72,7 +78,8 @@ enum PaymentStore {
         Payment(
             id: try row.string("id"), organizationId: try row.string("organization_id"),
             locationId: try row.string("location_id"), invoiceId: try row.string("invoice_id"),
-            patientId: try row.string("patient_id"), payer: Payment.Payer(rawValue: try row.string("payer")) ?? .patient,
+            patientId: try row.string("patient_id"),
+            payer: Payment.Payer(rawValue: try row.string("payer")) ?? .patient,
             method: Payment.Method(rawValue: try row.string("method")) ?? .cash, amount: try row.money("amount"),
             currency: try row.string("currency"), reference: row.optionalString("reference"),
             claimId: row.optionalString("claim_id"), receivedAt: try row.string("received_at"),
@@ -84,12 +91,16 @@ enum PaymentStore {
             "SELECT * FROM refunds WHERE invoice_id = \(invoiceId) AND organization_id = \(organization) ORDER BY id"
         ).map { row in
             Refund(
-                id: try row.string("id"), paymentId: try row.string("payment_id"), invoiceId: try row.string("invoice_id"),
-                amount: try row.money("amount"), reason: try row.string("reason"), createdAt: try row.string("created_at"))
+                id: try row.string("id"), paymentId: try row.string("payment_id"),
+                invoiceId: try row.string("invoice_id"),
+                amount: try row.money("amount"), reason: try row.string("reason"),
+                createdAt: try row.string("created_at"))
         }
     }
 
-    static func requests(invoiceId: String, _ organization: String, _ connection: any SQLConnection) throws
+    static func requests(
+        invoiceId: String, _ organization: String, _ connection: any SQLConnection
+    ) throws
         -> [PaymentRequest]
     {
         let rows = try connection.query(

@@ -33,7 +33,8 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     static let base = "https://rcm.invalid/problems/"
 
     public static func malformed(_ detail: String, errors: [FieldError] = []) -> Problem {
-        Problem(type: base + "malformed-request", title: "Malformed request", status: 400, detail: detail, errors: errors)
+        Problem(
+            type: base + "malformed-request", title: "Malformed request", status: 400, detail: detail, errors: errors)
     }
     public static func invalid(_ errors: [FieldError], detail: String? = nil) -> Problem {
         Problem(

@@ -60,7 +60,9 @@ public enum Timestamp {
         var fraction = 0.0
         if bytes[19] == UInt8(ascii: ".") {
             let count = bytes.count - 21
-            if (1...9).contains(count), let value = number(20, count) { fraction = Double(value) / pow(10, Double(count)) }
+            if (1...9).contains(count), let value = number(20, count) {
+                fraction = Double(value) / pow(10, Double(count))
+            }
         }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)

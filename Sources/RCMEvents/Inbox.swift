@@ -43,7 +43,8 @@ public enum Inbox {
         var failures: [String: String] = [:]
         for event in events {
             do {
-                try consumer.database.write { connection in try apply(event, consumer: consumer, connection: connection) }
+                try consumer.database.write { connection in try apply(event, consumer: consumer, connection: connection)
+                }
             } catch {
                 failures[event.id] = String(describing: error)
             }
@@ -52,7 +53,8 @@ public enum Inbox {
         return failures
     }
 
-    private static func apply(_ event: EventEnvelope, consumer: any EventConsumer, connection: any SQLConnection) throws {
+    private static func apply(_ event: EventEnvelope, consumer: any EventConsumer, connection: any SQLConnection) throws
+    {
         let inserted = try connection.execute(
             "INSERT INTO inbox_events (event_id, type, processed_at) VALUES (\(event.id), \(event.type), \(Timestamp.now())) ON CONFLICT DO NOTHING"
         )

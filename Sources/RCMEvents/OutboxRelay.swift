@@ -128,7 +128,10 @@ public final class OutboxRelay: Sendable {
                         """)
                     logger.warning(
                         dead ? "event dead-lettered" : "event delivery failed",
-                        ["event.id": event.id, "event.type": event.type, "subscriber": subscriber, "attempt": String(attempt)])
+                        [
+                            "event.id": event.id, "event.type": event.type, "subscriber": subscriber,
+                            "attempt": String(attempt),
+                        ])
                 } else {
                     settled += 1
                     try connection.execute(

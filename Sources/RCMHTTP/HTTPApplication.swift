@@ -9,7 +9,10 @@ public struct HTTPApplication: Sendable {
     public let limits: HTTPLimits
     let logger: Logger
 
-    public init(router: Router, middleware: [any Middleware] = [], limits: HTTPLimits = HTTPLimits(), logger: Logger = Logger(label: "http")) {
+    public init(
+        router: Router, middleware: [any Middleware] = [], limits: HTTPLimits = HTTPLimits(),
+        logger: Logger = Logger(label: "http")
+    ) {
         self.router = router
         self.middleware = middleware
         self.limits = limits

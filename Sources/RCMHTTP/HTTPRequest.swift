@@ -1,5 +1,8 @@
+import Foundation
 import RCMCore
 
+/// HTTP method names as they appear on the wire.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 public enum HTTPMethod: String, Sendable, CaseIterable {
     case GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS
 }
@@ -83,9 +86,9 @@ public struct HTTPRequest: Sendable {
     /// An optional calendar-date query parameter, or a 422 naming it when malformed.
     public func dateQuery(_ name: String) throws -> CalendarDate? {
         guard let text = query[name], !text.isEmpty else { return nil }
-        guard let date = CalendarDate(text) else { throw Problem.invalid(pointer: "query:\(name)", "must be YYYY-MM-DD") }
+        guard let date = CalendarDate(text) else {
+            throw Problem.invalid(pointer: "query:\(name)", "must be YYYY-MM-DD")
+        }
         return date
     }
 }
-
-import Foundation

@@ -13,7 +13,8 @@ public struct HTTPResponse: Sendable {
 
     /// A JSON response.
     public static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> HTTPResponse {
-        HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: try JSON.encode(value))
+        HTTPResponse(
+            status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: try JSON.encode(value))
     }
 
     /// An RFC 9457 problem response.

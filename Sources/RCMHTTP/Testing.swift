@@ -1,3 +1,4 @@
+import Foundation
 import RCMCore
 
 extension HTTPApplication {
@@ -7,7 +8,8 @@ extension HTTPApplication {
         _ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) -> HTTPResponse {
         let (path, query) = HTTPApplication.split(target)
-        return respond(to: HTTPRequest(method: method, path: path, query: query, headers: HTTPHeaders(headers), body: body))
+        return respond(
+            to: HTTPRequest(method: method, path: path, query: query, headers: HTTPHeaders(headers), body: body))
     }
 
     /// Sends a JSON body.
@@ -24,11 +26,11 @@ extension HTTPApplication {
         for pair in target[target.index(after: mark)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
             let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
+            let value =
+                parts.count > 1
+                ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
             query[key] = value
         }
         return (String(target[..<mark]), query)
     }
 }
-
-import Foundation

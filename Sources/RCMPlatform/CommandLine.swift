@@ -52,7 +52,9 @@ public enum RCMCommand {
                 for type in try Platform.selectedTypes(configuration.services) {
                     let database = try Platform.openDatabase(configuration, service: type.name)
                     let applied = try Migrator.migrate(database, type.migrations)
-                    print("\(type.name): \(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")")
+                    print(
+                        "\(type.name): \(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")"
+                    )
                     database.close()
                 }
                 return 0
@@ -74,7 +76,9 @@ public enum RCMCommand {
         let platform = try Platform(configuration: configuration)
         if configuration.demo {
             try DemoData.load(into: platform.application)
-            say("Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", ")).")
+            say(
+                "Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", "))."
+            )
         }
         platform.startEventDelivery()
         let port = try platform.serve()
@@ -106,7 +110,9 @@ public enum RCMCommand {
             case "dead-letters":
                 for letter in try DeadLetters.list(in: database) {
                     found += 1
-                    print("\(letter.eventId)\t\(letter.type)\t\(letter.source) -> \(letter.subscriber)\tattempts \(letter.attempts)\t\(letter.lastError ?? "")")
+                    print(
+                        "\(letter.eventId)\t\(letter.type)\t\(letter.source) -> \(letter.subscriber)\tattempts \(letter.attempts)\t\(letter.lastError ?? "")"
+                    )
                 }
             case "replay":
                 found += try DeadLetters.replay(eventId: eventId ?? "", in: database)
@@ -119,7 +125,9 @@ public enum RCMCommand {
         } else if found == 0 {
             throw UsageError("no dead letter for event \(eventId ?? "")")
         } else {
-            print("queued \(found) delivery(ies) of \(eventId ?? "") again; a running server delivers them within a second")
+            print(
+                "queued \(found) delivery(ies) of \(eventId ?? "") again; a running server delivers them within a second"
+            )
         }
         return 0
     }
@@ -147,7 +155,9 @@ public enum RCMCommand {
             case "--organization": configuration.organizationId = try value(flag)
             case "--currency": configuration.currency = try value(flag)
             case "--threads":
-                guard let threads = Int(try value(flag)), threads > 0 else { throw UsageError("--threads must be positive") }
+                guard let threads = Int(try value(flag)), threads > 0 else {
+                    throw UsageError("--threads must be positive")
+                }
                 configuration.limits.threads = threads
             default: throw UsageError("unknown option '\(flag)'; see rcm --help")
             }

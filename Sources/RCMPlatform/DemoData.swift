@@ -34,32 +34,47 @@ public enum DemoData {
             }
         }
         let star = try created(
-            application.test(.POST, "/api/insurance/payers", json: ["name": "Star Health Insurance", "payerCode": "STARHEALTH"]))
+            application.test(
+                .POST, "/api/insurance/payers", json: ["name": "Star Health Insurance", "payerCode": "STARHEALTH"]))
         let icici = try created(
-            application.test(.POST, "/api/insurance/payers", json: ["name": "ICICI Lombard", "payerCode": "ICICILOMBARD"]))
+            application.test(
+                .POST, "/api/insurance/payers", json: ["name": "ICICI Lombard", "payerCode": "ICICILOMBARD"]))
         let patients: [[String: String]] = [
-            ["locationId": "loc_andheri", "givenName": "Asha", "familyName": "Rao", "dateOfBirth": "1986-04-12",
-             "sex": "female", "phone": "+91 98200 11111", "email": "asha.rao@example.com"],
-            ["locationId": "loc_andheri", "givenName": "Rahul", "familyName": "Mehta", "dateOfBirth": "1979-11-03",
-             "sex": "male", "phone": "+91 98200 22222"],
-            ["locationId": "loc_powai", "givenName": "Priya", "familyName": "Nair", "dateOfBirth": "1992-07-21",
-             "sex": "female", "email": "priya.nair@example.com"],
+            [
+                "locationId": "loc_andheri", "givenName": "Asha", "familyName": "Rao", "dateOfBirth": "1986-04-12",
+                "sex": "female", "phone": "+91 98200 11111", "email": "asha.rao@example.com",
+            ],
+            [
+                "locationId": "loc_andheri", "givenName": "Rahul", "familyName": "Mehta", "dateOfBirth": "1979-11-03",
+                "sex": "male", "phone": "+91 98200 22222",
+            ],
+            [
+                "locationId": "loc_powai", "givenName": "Priya", "familyName": "Nair", "dateOfBirth": "1992-07-21",
+                "sex": "female", "email": "priya.nair@example.com",
+            ],
         ]
         var ids: [String] = []
         for patient in patients {
             ids.append(try created(application.test(.POST, "/api/patients", json: patient)))
         }
         let coverages: [[String: AnyEncodable]] = [
-            ["patientId": AnyEncodable(ids[0]), "payerId": AnyEncodable(star), "planName": AnyEncodable("Family Health Optima"),
-             "memberId": AnyEncodable("SH-445566-01"), "groupNumber": AnyEncodable("GRP-ACME-2026"),
-             "relationship": AnyEncodable("self"), "validFrom": AnyEncodable("2025-01-01"), "validTo": AnyEncodable("2030-12-31"),
-             "copay": AnyEncodable(Decimal(100)), "coinsurancePercent": AnyEncodable(Decimal(10)),
-             "deductible": AnyEncodable(Decimal(5000)), "deductibleMet": AnyEncodable(Decimal(5000))],
-            ["patientId": AnyEncodable(ids[2]), "payerId": AnyEncodable(icici), "planName": AnyEncodable("Complete Health"),
-             "memberId": AnyEncodable("IL-778899"), "relationship": AnyEncodable("self"),
-             "validFrom": AnyEncodable("2025-04-01"), "copay": AnyEncodable(Decimal(0)),
-             "coinsurancePercent": AnyEncodable(Decimal(20)), "deductible": AnyEncodable(Decimal(1000)),
-             "deductibleMet": AnyEncodable(Decimal(250))],
+            [
+                "patientId": AnyEncodable(ids[0]), "payerId": AnyEncodable(star),
+                "planName": AnyEncodable("Family Health Optima"),
+                "memberId": AnyEncodable("SH-445566-01"), "groupNumber": AnyEncodable("GRP-ACME-2026"),
+                "relationship": AnyEncodable("self"), "validFrom": AnyEncodable("2025-01-01"),
+                "validTo": AnyEncodable("2030-12-31"),
+                "copay": AnyEncodable(Decimal(100)), "coinsurancePercent": AnyEncodable(Decimal(10)),
+                "deductible": AnyEncodable(Decimal(5000)), "deductibleMet": AnyEncodable(Decimal(5000)),
+            ],
+            [
+                "patientId": AnyEncodable(ids[2]), "payerId": AnyEncodable(icici),
+                "planName": AnyEncodable("Complete Health"),
+                "memberId": AnyEncodable("IL-778899"), "relationship": AnyEncodable("self"),
+                "validFrom": AnyEncodable("2025-04-01"), "copay": AnyEncodable(Decimal(0)),
+                "coinsurancePercent": AnyEncodable(Decimal(20)), "deductible": AnyEncodable(Decimal(1000)),
+                "deductibleMet": AnyEncodable(Decimal(250)),
+            ],
         ]
         for coverage in coverages {
             _ = try created(application.test(.POST, "/api/insurance/coverages", json: coverage))

@@ -76,14 +76,16 @@ public final class Platform: Sendable {
         self.relays = relays
         self.server = HTTPServer(
             application: application,
-            configuration: HTTPServer.Configuration(host: configuration.host, port: configuration.port, limits: configuration.limits))
+            configuration: HTTPServer.Configuration(
+                host: configuration.host, port: configuration.port, limits: configuration.limits))
     }
 
     static func selectedTypes(_ names: [String]?) throws -> [any PlatformService.Type] {
         guard let names else { return serviceTypes }
         let known = Set(serviceTypes.map { $0.name })
         for name in names where !known.contains(name) {
-            throw UsageError("unknown service '\(name)'; services are \(serviceTypes.map { $0.name }.joined(separator: ", "))")
+            throw UsageError(
+                "unknown service '\(name)'; services are \(serviceTypes.map { $0.name }.joined(separator: ", "))")
         }
         return serviceTypes.filter { names.contains($0.name) }
     }
@@ -118,9 +120,11 @@ public final class Platform: Sendable {
         try server.start()
         logger.info(
             "listening",
-            ["http.host": configuration.host, "http.port": String(server.port),
-             "services": services.keys.sorted().joined(separator: ","),
-             "storage": configuration.databaseURL == nil ? "sqlite" : "postgres"])
+            [
+                "http.host": configuration.host, "http.port": String(server.port),
+                "services": services.keys.sorted().joined(separator: ","),
+                "storage": configuration.databaseURL == nil ? "sqlite" : "postgres",
+            ])
         return server.port
     }
 
@@ -164,7 +168,8 @@ public final class Platform: Sendable {
                 let status: String
                 let databases: [String: String]
             }
-            return try .json(Readiness(status: ready ? "ready" : "unavailable", databases: checks), status: ready ? 200 : 503)
+            return try .json(
+                Readiness(status: ready ? "ready" : "unavailable", databases: checks), status: ready ? 200 : 503)
         }
         router.group("/api/events") { events in
             events.get("/dead-letters") { _, _ in
@@ -179,7 +184,9 @@ public final class Platform: Sendable {
                 for database in databases.values {
                     replayed += try DeadLetters.replay(eventId: context.parameter("eventId"), in: database)
                 }
-                guard replayed > 0 else { throw Problem.notFound("No dead letter for event \(context.parameter("eventId")).") }
+                guard replayed > 0 else {
+                    throw Problem.notFound("No dead letter for event \(context.parameter("eventId")).")
+                }
                 return try .json(["replayed": replayed])
             }
         }

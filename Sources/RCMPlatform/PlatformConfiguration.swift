@@ -24,7 +24,9 @@ public struct PlatformConfiguration: Sendable {
     public init() {}
 
     /// Reads the environment's `RCM_*` variables.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws
         -> PlatformConfiguration
     {
         var configuration = PlatformConfiguration()
@@ -33,19 +35,27 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_DATA_DIR"] { configuration.dataDirectory = value }
         if let value = environment["RCM_DATABASE_URL"], !value.isEmpty { configuration.databaseURL = value }
         if let value = environment["RCM_SCHEMA_PREFIX"] { configuration.schemaPrefix = value }
-        if let value = environment["RCM_EVENT_DELIVERY"] { configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased()) }
-        if let value = environment["RCM_DEMO"] { configuration.demo = ["1", "true", "yes"].contains(value.lowercased()) }
+        if let value = environment["RCM_EVENT_DELIVERY"] {
+            configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased())
+        }
+        if let value = environment["RCM_DEMO"] {
+            configuration.demo = ["1", "true", "yes"].contains(value.lowercased())
+        }
         if let value = environment["RCM_SERVICES"], !value.isEmpty {
             configuration.services = value.split(separator: ",").map { String($0) }
         }
         if let value = environment["RCM_ORGANIZATION_ID"] { configuration.organizationId = value }
         if let value = environment["RCM_CURRENCY"] { configuration.currency = value }
         if let value = environment["RCM_MAX_BODY_BYTES"] {
-            guard let bytes = Int(value), bytes > 0 else { throw UsageError("RCM_MAX_BODY_BYTES must be a positive integer") }
+            guard let bytes = Int(value), bytes > 0 else {
+                throw UsageError("RCM_MAX_BODY_BYTES must be a positive integer")
+            }
             configuration.limits.maxBodyBytes = bytes
         }
         if let value = environment["RCM_THREADS"] {
-            guard let threads = Int(value), threads > 0 else { throw UsageError("RCM_THREADS must be a positive integer") }
+            guard let threads = Int(value), threads > 0 else {
+                throw UsageError("RCM_THREADS must be a positive integer")
+            }
             configuration.limits.threads = threads
         }
         return configuration

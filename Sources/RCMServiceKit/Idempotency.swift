@@ -52,7 +52,8 @@ public enum Idempotency {
         }
         defer { _ = inFlight.withLock { $0.remove(slot) } }
 
-        if let earlier = try stored(organization: organization, scope: scope, key: key, hash: hash, database: database) {
+        if let earlier = try stored(organization: organization, scope: scope, key: key, hash: hash, database: database)
+        {
             return earlier
         }
         do {
@@ -69,7 +70,9 @@ public enum Idempotency {
             }
         } catch let error as DatabaseError where error.kind == .uniqueViolation {
             // Another process committed the same key first: answer as it did.
-            if let earlier = try stored(organization: organization, scope: scope, key: key, hash: hash, database: database) {
+            if let earlier = try stored(
+                organization: organization, scope: scope, key: key, hash: hash, database: database)
+            {
                 return earlier
             }
             throw error

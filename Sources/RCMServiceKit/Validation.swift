@@ -1,3 +1,4 @@
+import Foundation
 import RCMCore
 
 /// Collects field errors so that a request reports every bad field at once.
@@ -30,5 +31,3 @@ public struct Validation {
         if !errors.isEmpty { throw Problem.invalid(errors) }
     }
 }
-
-import Foundation

@@ -51,7 +51,9 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
 /// schema per service; anything else is a directory holding one SQLite file per service.
 public enum DatabaseFactory {
     /// `schemaPrefix` keeps several installations (or test runs) apart in one PostgreSQL database.
-    public static func open(url: String?, dataDirectory: String, service: String, schemaPrefix: String = "") throws
+    public static func open(
+        url: String?, dataDirectory: String, service: String, schemaPrefix: String = ""
+    ) throws
         -> any Database
     {
         if let url, url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {

@@ -11,7 +11,9 @@ struct MoneyTests {
     func decodesExactly() throws {
         #expect(try JSON.decode(Holder.self, from: #"{"amount": 400}"#).amount == Money(minorUnits: 40000))
         #expect(try JSON.decode(Holder.self, from: #"{"amount": 0.1}"#).amount == Money(minorUnits: 10))
-        #expect(try JSON.decode(Holder.self, from: #"{"amount": 1234567890123.45}"#).amount.minorUnits == 123_456_789_012_345)
+        #expect(
+            try JSON.decode(Holder.self, from: #"{"amount": 1234567890123.45}"#).amount.minorUnits
+                == 123_456_789_012_345)
         #expect(try JSON.decode(Holder.self, from: #"{"amount": -2.5}"#).amount == Money(minorUnits: -250))
     }
 
@@ -87,6 +89,7 @@ struct CalendarTests {
     }
 
     @Test func sha256() {
-        #expect(Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }

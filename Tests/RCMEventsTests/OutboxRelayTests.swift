@@ -17,7 +17,11 @@ final class CountingConsumer: EventConsumer {
     init() throws {
         database = try TestDatabases.make("counter")
         try Migrator.migrate(
-            database, [Inbox.migration, Migration(1, "effects", ["CREATE TABLE effects (event_id TEXT NOT NULL, type TEXT NOT NULL)"])])
+            database,
+            [
+                Inbox.migration,
+                Migration(1, "effects", ["CREATE TABLE effects (event_id TEXT NOT NULL, type TEXT NOT NULL)"]),
+            ])
     }
 
     struct Refused: Error {}

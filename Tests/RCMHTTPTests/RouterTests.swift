@@ -99,7 +99,8 @@ struct RouterTests {
         let malformed = app.test(
             .POST, "/api/v1/echo", headers: [("Content-Type", "application/json")], body: Array("{nope".utf8))
         #expect(malformed.status == 400)
-        let wrongType = app.test(.POST, "/api/v1/echo", headers: [("Content-Type", "text/plain")], body: Array("{}".utf8))
+        let wrongType = app.test(
+            .POST, "/api/v1/echo", headers: [("Content-Type", "text/plain")], body: Array("{}".utf8))
         #expect(wrongType.status == 415)
         #expect(try wrongType.decode(Problem.self).errors.first?.pointer == "header:Content-Type")
         let mistyped = app.test(
@@ -126,7 +127,9 @@ struct RouterTests {
         var limits = HTTPLimits()
         limits.maxBodyBytes = 10
         let router = RouterBuilder()
-        router.post("/x") { _, _ in Issue.record("handler ran"); return HTTPResponse(status: 200) }
+        router.post("/x") { _, _ in
+            Issue.record("handler ran"); return HTTPResponse(status: 200)
+        }
         let app = HTTPApplication(router: router.build(), limits: limits)
         #expect(app.test(.POST, "/x", body: Array(repeating: 65, count: 11)).status == 413)
     }

@@ -20,7 +20,9 @@ final class RawConnection {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else { throw ServerError(description: "connect failed") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -93,7 +95,9 @@ struct SocketTests {
             #expect(response.headers["x-request-id"] != nil)
         }
         let body = #"{"hello":"world"}"#
-        connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        connection.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        )
         let posted = try connection.readResponse()
         #expect(posted.status == 201 && posted.body == body)
         #expect(posted.headers["connection"]?.lowercased() != "close")
@@ -109,7 +113,8 @@ struct SocketTests {
         defer { server.shutdown() }
         let connection = try RawConnection(port: server.port)
         let body = String(repeating: "x", count: 4096)
-        connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n\(body)")
+        connection.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n\(body)")
         let response = try connection.readResponse()
         #expect(response.status == 413)
         #expect(response.headers["content-type"] == "application/problem+json")

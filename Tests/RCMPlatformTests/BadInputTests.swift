@@ -19,30 +19,41 @@ struct BadInputTests {
     static let services = #"[{"code": "OPD001", "cost": 400}]"#
 
     static let cases: [Case] = [
-        Case(name: "unknown patient", body: #"{"patientId": "P99999", "services": \#(services)}"#, status: 422, pointer: "/patientId"),
+        Case(
+            name: "unknown patient", body: #"{"patientId": "P99999", "services": \#(services)}"#, status: 422,
+            pointer: "/patientId"),
         Case(name: "missing patient", body: #"{"services": \#(services)}"#, status: 422, pointer: "/patientId"),
         Case(
             name: "unknown service code",
-            body: #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": 400}, {"code": "NOPE99", "cost": 1}]}"#,
+            body:
+                #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": 400}, {"code": "NOPE99", "cost": 1}]}"#,
             status: 422, pointer: "/services/1/code"),
         Case(
             name: "negative cost", body: #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": -400}]}"#,
             status: 422, pointer: "/services/0/cost"),
         Case(
-            name: "non-numeric cost", body: #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": "four hundred"}]}"#,
+            name: "non-numeric cost",
+            body: #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": "four hundred"}]}"#,
             status: 422, pointer: "/services/0/cost"),
         Case(
-            name: "cost with three decimals", body: #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": 400.125}]}"#,
+            name: "cost with three decimals",
+            body: #"{"patientId": "P10001", "services": [{"code": "OPD001", "cost": 400.125}]}"#,
             status: 422, pointer: "/services/0/cost"),
-        Case(name: "empty services", body: #"{"patientId": "P10001", "services": []}"#, status: 422, pointer: "/services"),
-        Case(name: "services not a list", body: #"{"patientId": "P10001", "services": {}}"#, status: 422, pointer: "/services"),
+        Case(
+            name: "empty services", body: #"{"patientId": "P10001", "services": []}"#, status: 422, pointer: "/services"
+        ),
+        Case(
+            name: "services not a list", body: #"{"patientId": "P10001", "services": {}}"#, status: 422,
+            pointer: "/services"),
         Case(name: "malformed JSON", body: #"{"patientId": "P10001", "services": ["#, status: 400, pointer: ""),
         Case(
-            name: "wrong content type", body: #"{"patientId": "P10001", "services": \#(services)}"#, contentType: "text/plain",
+            name: "wrong content type", body: #"{"patientId": "P10001", "services": \#(services)}"#,
+            contentType: "text/plain",
             status: 415, pointer: "header:Content-Type"),
         Case(
             name: "oversized body",
-            body: #"{"patientId": "P10001", "services": \#(services), "pad": ""# + String(repeating: "x", count: 1_100_000) + "\"}",
+            body: #"{"patientId": "P10001", "services": \#(services), "pad": ""#
+                + String(repeating: "x", count: 1_100_000) + "\"}",
             status: 413, pointer: ""),
     ]
 
@@ -75,13 +86,18 @@ struct BadInputTests {
         let pointers = Set(try patient.decode(Problem.self).errors.map(\.pointer))
         #expect(pointers == ["/sex"])  // an unknown enum value fails decoding first
         let fields = platform.post(
-            "/api/patients", #"{"givenName": "", "familyName": "Rao", "dateOfBirth": "2999-01-01", "sex": "female", "email": "nope"}"#)
-        #expect(Set(try fields.decode(Problem.self).errors.map(\.pointer)) == ["/locationId", "/givenName", "/dateOfBirth", "/email"])
+            "/api/patients",
+            #"{"givenName": "", "familyName": "Rao", "dateOfBirth": "2999-01-01", "sex": "female", "email": "nope"}"#)
+        #expect(
+            Set(try fields.decode(Problem.self).errors.map(\.pointer)) == [
+                "/locationId", "/givenName", "/dateOfBirth", "/email",
+            ])
         let payment = platform.post("/api/payments", #"{"invoiceId": "inv_x", "amount": 0, "method": "gold"}"#)
         #expect(Set(try payment.decode(Problem.self).errors.map(\.pointer)) == ["/amount", "/method"])
         let coverage = platform.post(
             "/api/insurance/coverages",
-            #"{"patientId": "P10001", "payerId": "pyr_x", "planName": "p", "memberId": "m", "relationship": "self", "validFrom": "2026-13-01"}"#)
+            #"{"patientId": "P10001", "payerId": "pyr_x", "planName": "p", "memberId": "m", "relationship": "self", "validFrom": "2026-13-01"}"#
+        )
         #expect(try coverage.decode(Problem.self).errors.map(\.pointer) == ["/validFrom"])
         #expect(try platform.count("payment", "payments") == 0)
     }

@@ -41,7 +41,8 @@ struct BillingFlowTests {
             claims = try platform.json("/api/claims?invoiceId=\(id)")["items"] as? [[String: Any]] ?? []
             requests = try platform.json("/api/payments?invoiceId=\(id)")["paymentRequests"] as? [[String: Any]] ?? []
             summary = try platform.json("/api/reporting/summary")
-            if claims.count == 1 && requests.count == 1 && (summary["claimsByStatus"] as? [String: Int])?["draft"] == 1 {
+            if claims.count == 1 && requests.count == 1 && (summary["claimsByStatus"] as? [String: Int])?["draft"] == 1
+            {
                 break
             }
             Thread.sleep(forTimeInterval: 0.01)
@@ -58,7 +59,10 @@ struct BillingFlowTests {
         #expect((summary["claimsByStatus"] as? [String: Int]) == ["draft": 1])
         let timeline = try platform.json("/api/reporting/timeline?invoiceId=\(id)")["items"] as? [[String: Any]] ?? []
         #expect(timeline.first?["type"] as? String == "invoice.issued")
-        #expect(Set(timeline.compactMap { $0["type"] as? String }) == ["invoice.issued", "claim.created", "payment_request.created"])
+        #expect(
+            Set(timeline.compactMap { $0["type"] as? String }) == [
+                "invoice.issued", "claim.created", "payment_request.created",
+            ])
     }
 
     @Test("an uninsured patient gets no claim and owes everything")
@@ -88,13 +92,19 @@ struct BillingFlowTests {
         #expect(invoice["status"] as? String == "partially_paid")
         #expect(decimal(invoice["balance"]) == 495)
 
-        let claimId = (try platform.json("/api/claims?invoiceId=\(id)")["items"] as? [[String: Any]])?.first?["id"] as? String ?? ""
-        #expect(platform.post("/api/claims/\(claimId)/transitions", #"{"status": "paid", "paidAmount": 495}"#).status == 409)
+        let claimId =
+            (try platform.json("/api/claims?invoiceId=\(id)")["items"] as? [[String: Any]])?.first?["id"] as? String
+            ?? ""
+        #expect(
+            platform.post("/api/claims/\(claimId)/transitions", #"{"status": "paid", "paidAmount": 495}"#).status == 409
+        )
         for status in ["submitted", "accepted"] {
             #expect(platform.post("/api/claims/\(claimId)/transitions", #"{"status": "\#(status)"}"#).status == 200)
         }
         #expect(platform.post("/api/claims/\(claimId)/transitions", #"{"status": "paid"}"#).status == 422)
-        #expect(platform.post("/api/claims/\(claimId)/transitions", #"{"status": "paid", "paidAmount": 495}"#).status == 200)
+        #expect(
+            platform.post("/api/claims/\(claimId)/transitions", #"{"status": "paid", "paidAmount": 495}"#).status == 200
+        )
         try platform.platform.drainEvents()
         invoice = try platform.json("/api/billing/invoices/\(id)")
         #expect(invoice["status"] as? String == "paid")
@@ -104,8 +114,11 @@ struct BillingFlowTests {
         #expect(over.status == 422)
 
         let paymentId = paid.object["id"] as? String ?? ""
-        #expect(platform.post("/api/payments/\(paymentId)/refunds", #"{"amount": 200, "reason": "too much"}"#).status == 422)
-        #expect(platform.post("/api/payments/\(paymentId)/refunds", #"{"amount": 55, "reason": "discount"}"#).status == 201)
+        #expect(
+            platform.post("/api/payments/\(paymentId)/refunds", #"{"amount": 200, "reason": "too much"}"#).status == 422
+        )
+        #expect(
+            platform.post("/api/payments/\(paymentId)/refunds", #"{"amount": 55, "reason": "discount"}"#).status == 201)
         try platform.platform.drainEvents()
         invoice = try platform.json("/api/billing/invoices/\(id)")
         #expect(invoice["status"] as? String == "partially_paid")

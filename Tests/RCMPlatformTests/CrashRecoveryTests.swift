@@ -63,7 +63,8 @@ final class RCMProcess {
         let (path, query) = HTTPApplication.split(target)
         var headers = HTTPHeaders()
         if body != nil { headers.add("Content-Type", "application/json") }
-        return try client.send(HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array((body ?? "").utf8)))
+        return try client.send(
+            HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array((body ?? "").utf8)))
     }
 
     func json(_ target: String) throws -> [String: Any] {
@@ -79,14 +80,17 @@ final class RCMProcess {
 
 @Suite("Nothing accepted is lost", .serialized)
 struct CrashRecoveryTests {
-    @Test("SIGKILL after the invoice commits and before its events are delivered: after a restart, each effect appears exactly once")
+    @Test(
+        "SIGKILL after the invoice commits and before its events are delivered: after a restart, each effect appears exactly once"
+    )
     func killBeforeDelivery() throws {
         let directory = TestDatabases.temporaryDirectory()
         let prefix = TestDatabases.schemaPrefix()
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
         // Delivery off: the invoice commits with its events in the outbox, and none go out.
-        let first = try RCMProcess(dataDirectory: directory, schemaPrefix: prefix, environment: ["RCM_EVENT_DELIVERY": "off"])
+        let first = try RCMProcess(
+            dataDirectory: directory, schemaPrefix: prefix, environment: ["RCM_EVENT_DELIVERY": "off"])
         let created = try first.request(.POST, "/api/billing/generate", body: TestPlatform.specificationBody)
         #expect(created.status == 201)
         let invoiceId = try #require(created.object["id"] as? String)
@@ -111,7 +115,8 @@ struct CrashRecoveryTests {
         var invoices = 0
         repeat {
             claims = (try second.json("/api/claims?invoiceId=\(invoiceId)")["items"] as? [Any])?.count ?? 0
-            requests = (try second.json("/api/payments?invoiceId=\(invoiceId)")["paymentRequests"] as? [Any])?.count ?? 0
+            requests =
+                (try second.json("/api/payments?invoiceId=\(invoiceId)")["paymentRequests"] as? [Any])?.count ?? 0
             invoices = try second.json("/api/reporting/summary")["invoiceCount"] as? Int ?? 0
             if claims > 0 && requests > 0 && invoices > 0 { break }
             Thread.sleep(forTimeInterval: 0.05)

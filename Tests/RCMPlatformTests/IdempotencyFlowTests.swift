@@ -11,8 +11,10 @@ struct IdempotencyFlowTests {
     @Test("a replay returns the same status and body and creates nothing")
     func replay() throws {
         let platform = try TestPlatform()
-        let first = platform.post("/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
-        let second = platform.post("/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
+        let first = platform.post(
+            "/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
+        let second = platform.post(
+            "/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
         #expect(first.status == 201 && second.status == 201)
         #expect(first.body == second.body)
         try platform.platform.drainEvents()
@@ -24,7 +26,8 @@ struct IdempotencyFlowTests {
     @Test("the same key with a different body is 422")
     func differentBody() throws {
         let platform = try TestPlatform()
-        _ = platform.post("/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
+        _ = platform.post(
+            "/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
         let other = TestPlatform.specificationBody.replacingOccurrences(of: "400", with: "450")
         let response = platform.post("/api/billing/generate", other, headers: [("Idempotency-Key", "visit-1")])
         #expect(response.status == 422)
@@ -54,7 +57,10 @@ struct IdempotencyFlowTests {
     func differentKeys() throws {
         let platform = try TestPlatform()
         for key in ["a", "b", "c"] {
-            #expect(platform.post("/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", key)]).status == 201)
+            #expect(
+                platform.post(
+                    "/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", key)]
+                ).status == 201)
         }
         #expect(try platform.count("billing", "invoices") == 3)
     }

@@ -46,7 +46,9 @@ final class TestPlatform: Sendable {
 
     func json(_ path: String) throws -> [String: Any] {
         let response = get(path)
-        guard response.status == 200 else { throw DemoData.LoadError(description: "\(path): \(response.status) \(response.bodyText)") }
+        guard response.status == 200 else {
+            throw DemoData.LoadError(description: "\(path): \(response.status) \(response.bodyText)")
+        }
         return try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
     }
 

@@ -42,8 +42,10 @@ struct IdempotencyTests {
     @Test("a replay returns the first response and creates nothing")
     func replay() throws {
         let database = try database()
-        let first = try Idempotency.run(request(key: "k1", body: "{}"), context: context, database: database, work: make)
-        let second = try Idempotency.run(request(key: "k1", body: "{}"), context: context, database: database, work: make)
+        let first = try Idempotency.run(
+            request(key: "k1", body: "{}"), context: context, database: database, work: make)
+        let second = try Idempotency.run(
+            request(key: "k1", body: "{}"), context: context, database: database, work: make)
         #expect(first.status == 201 && second.status == 201)
         #expect(first.body == second.body)
         #expect(second.headers["Idempotent-Replayed"] == "true")
@@ -58,7 +60,8 @@ struct IdempotencyTests {
             try Idempotency.run(request(key: "k1", body: #"{"a":1}"#), context: context, database: database, work: make)
         }
         do {
-            _ = try Idempotency.run(request(key: "k1", body: #"{"a":1}"#), context: context, database: database, work: make)
+            _ = try Idempotency.run(
+                request(key: "k1", body: #"{"a":1}"#), context: context, database: database, work: make)
         } catch let problem as Problem {
             #expect(problem.status == 422)
             #expect(problem.errors.first?.pointer == "header:Idempotency-Key")
@@ -103,9 +106,13 @@ struct IdempotencyTests {
         let database = try database()
         struct Boom: Error {}
         #expect(throws: Boom.self) {
-            try Idempotency.run(request(key: "k1", body: "{}"), context: context, database: database) { _ in throw Boom() }
+            try Idempotency.run(request(key: "k1", body: "{}"), context: context, database: database) { _ in
+                throw Boom()
+            }
         }
-        #expect(try Idempotency.run(request(key: "k1", body: "{}"), context: context, database: database, work: make).status == 201)
+        #expect(
+            try Idempotency.run(request(key: "k1", body: "{}"), context: context, database: database, work: make).status
+                == 201)
         _ = try Idempotency.run(request(key: nil, body: "{}"), context: context, database: database, work: make)
         _ = try Idempotency.run(request(key: nil, body: "{}"), context: context, database: database, work: make)
         #expect(try count(database) == 3)

@@ -40,7 +40,9 @@ struct DatabaseTests {
         defer { database.close() }
         #expect(try Migrator.migrate(database, Self.migrations) == [1, 2])
         #expect(try Migrator.migrate(database, Self.migrations) == [])
-        #expect(try Migrator.migrate(database, Self.migrations + [Migration(3, "more", ["CREATE TABLE more (x TEXT)"])]) == [3])
+        #expect(
+            try Migrator.migrate(database, Self.migrations + [Migration(3, "more", ["CREATE TABLE more (x TEXT)"])])
+                == [3])
     }
 
     @Test("values round-trip, hostile text stays data")
@@ -49,7 +51,8 @@ struct DatabaseTests {
         defer { database.close() }
         let hostile = "Robert'); DROP TABLE things;--"
         try database.write { connection in
-            try connection.execute("INSERT INTO things (name, amount, note) VALUES (\(hostile), \(Int64.max), \(Optional<String>.none))")
+            try connection.execute(
+                "INSERT INTO things (name, amount, note) VALUES (\(hostile), \(Int64.max), \(Optional<String>.none))")
             try connection.execute("INSERT INTO things (name, amount) VALUES (\("ünïcødé ✓"), \(-5))")
         }
         let rows = try database.read { try $0.query("SELECT * FROM things ORDER BY id") }
@@ -86,7 +89,9 @@ struct DatabaseTests {
         } catch let error as DatabaseError {
             #expect(error.kind == .uniqueViolation)
         }
-        #expect(try database.write { try $0.execute("INSERT INTO things (name) VALUES (\("a")) ON CONFLICT DO NOTHING") } == 0)
+        #expect(
+            try database.write { try $0.execute("INSERT INTO things (name) VALUES (\("a")) ON CONFLICT DO NOTHING") }
+                == 0)
     }
 
     @Test("concurrent writers from many threads all commit")
@@ -95,7 +100,9 @@ struct DatabaseTests {
         defer { database.close() }
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
             for index in 0..<25 {
-                _ = try? database.write { try $0.execute("INSERT INTO things (name) VALUES (\("w\(worker)-\(index)"))") }
+                _ = try? database.write {
+                    try $0.execute("INSERT INTO things (name) VALUES (\("w\(worker)-\(index)"))")
+                }
             }
         }
         let count = try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM things")?.int("n") }

@@ -1,5 +1,6 @@
 import Foundation
 import RCMCore
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -46,9 +47,12 @@ public struct RemoteServiceClient: ServiceClient {
     }
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        var components = URLComponents(url: baseURL.appendingPathComponent(request.path), resolvingAgainstBaseURL: false)
+        var components = URLComponents(
+            url: baseURL.appendingPathComponent(request.path), resolvingAgainstBaseURL: false)
         if !request.query.isEmpty {
-            components?.queryItems = request.query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+            components?.queryItems = request.query.sorted { $0.key < $1.key }.map {
+                URLQueryItem(name: $0.key, value: $0.value)
+            }
         }
         guard let url = components?.url else { throw Problem.upstream("bad URL for \(request.path)") }
         var urlRequest = URLRequest(url: url, timeoutInterval: timeout)
@@ -79,5 +83,3 @@ public struct RemoteServiceClient: ServiceClient {
         }
     }
 }
-
-import Synchronization

@@ -14,9 +14,10 @@ public struct MiddlewareFunction: Middleware {
             HTTPResponse
 
     public init(
-        _ body: @escaping @Sendable (
-            HTTPRequest, RequestContext, (HTTPRequest, RequestContext) throws -> HTTPResponse
-        ) throws -> HTTPResponse
+        _ body:
+            @escaping @Sendable (
+                HTTPRequest, RequestContext, (HTTPRequest, RequestContext) throws -> HTTPResponse
+            ) throws -> HTTPResponse
     ) {
         self.body = body
     }

@@ -53,10 +53,12 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting connections, lets in-flight requests finish (up to `grace`), then stops.
     public func shutdown(grace: Duration = .seconds(10)) {
-        guard let running = daemon.withLock({ value -> DaemonHandle? in
-            defer { value = nil }
-            return value
-        })?.pointer else { return }
+        guard
+            let running = daemon.withLock({ value -> DaemonHandle? in
+                defer { value = nil }
+                return value
+            })?.pointer
+        else { return }
         let listener = MHD_quiesce_daemon(running)
         if listener >= 0 { close(listener) }
         let deadline = ContinuousClock.now + grace
@@ -102,7 +104,8 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, conCls, _
     server.inFlight.subtract(1, ordering: .releasing)
 }
 
-private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, conCls in
+private let accessHandler: MHD_AccessHandlerCallback = {
+    cls, connection, url, method, _, uploadData, uploadSize, conCls in
     guard let cls, let connection, let conCls, let uploadSize else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     let limits = server.configuration.limits
@@ -144,7 +147,8 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         let headers = PairCollector()
         let query = PairCollector()
         MHD_get_connection_values(connection, .HEADER_KIND, collectPair, Unmanaged.passUnretained(headers).toOpaque())
-        MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectPair, Unmanaged.passUnretained(query).toOpaque())
+        MHD_get_connection_values(
+            connection, .GET_ARGUMENT_KIND, collectPair, Unmanaged.passUnretained(query).toOpaque())
         var address = [CChar](repeating: 0, count: 64)
         rcm_mhd_client_address(connection, &address, address.count)
         let request = HTTPRequest(

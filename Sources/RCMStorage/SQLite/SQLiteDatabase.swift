@@ -194,7 +194,9 @@ final class SQLiteConnection: SQLConnection {
             case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
             case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, transient)
             case .blob(let bytes):
-                code = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), transient) }
+                code = bytes.withUnsafeBytes {
+                    sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), transient)
+                }
             }
             guard code == SQLITE_OK else { throw failure(code) }
         }
