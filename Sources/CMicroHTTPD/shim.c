@@ -13,7 +13,8 @@ struct MHD_Daemon *rcm_mhd_start(const rcm_mhd_config *config,
     if (inet_pton(AF_INET, config->host, &address.sin_addr) != 1) {
         return NULL;
     }
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* TURBO: fewer system calls per request (no extra shutdown()/fcntl() checks). */
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     return MHD_start_daemon(
         flags, config->port, NULL, NULL, handler, handler_cls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,

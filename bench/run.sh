@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark for "platform foundation": wrk against nginx's fixed reply, rcm /health/live and rcm POST /api/billing/generate.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+NGINX_PORT=${NGINX_PORT:-18080}
+RCM_PORT=${RCM_PORT:-18081}
+DURATION=${DURATION:-10}
+# Connections for the generate runs: a clinic chain's front desks are tens, not thousands.
+GENERATE_CONNECTIONS=${GENERATE_CONNECTIONS:-16 64}
+
+bash scripts/install-deps.sh wrk nginx curl
+swift build -c release --product rcm
+
+TMP=$(mktemp -d)
+chmod 755 "$TMP" # nginx workers do not run as root
+RCM_PID=
+cleanup() {
+    if [[ -n $RCM_PID ]]; then kill "$RCM_PID" 2>/dev/null || true; wait "$RCM_PID" 2>/dev/null || true; fi
+    if [[ -f $TMP/nginx/nginx.pid ]]; then kill -QUIT "$(cat "$TMP/nginx/nginx.pid")" 2>/dev/null || true; sleep 0.5; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# nginx: a fixed JSON reply, the ceiling for a trivial HTTP request on this machine.
+mkdir -p "$TMP/nginx" "$TMP/data"
+cat >"$TMP/nginx/nginx.conf" <<CONF
+worker_processes 2;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location /health/live { default_type application/json; return 200 '{"status":"ok"}'; }
+    }
+}
+CONF
+nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
+
+# rcm with the demo organization on fresh SQLite files.
+.build/release/rcm serve --demo --port "$RCM_PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
+RCM_PID=$!
+for _ in $(seq 60); do
+    curl -fsS "http://127.0.0.1:$RCM_PORT/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$RCM_PID" 2>/dev/null || break
+    sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$RCM_PORT/health/ready" >/dev/null || { cat "$TMP/rcm.log" >&2; exit 1; }
+
+mkdir -p bench/results
+STAMP=$(date +%Y%m%d-%H%M%S)
+rcm_alive() { # stops the benchmark with rcm's log if rcm has exited
+    kill -0 "$RCM_PID" 2>/dev/null && return 0
+    local status=0
+    wait "$RCM_PID" || status=$?
+    RCM_PID=
+    echo "rcm exited with status $status; its log ends:" >&2
+    tail -n 30 "$TMP/rcm.log" >&2
+    exit 1
+}
+run() { # NAME CONNECTIONS URL [wrk args...]
+    local name=$1 connections=$2 url=$3 out="bench/results/$STAMP-$1.txt"
+    shift 3
+    echo "== wrk $name: -c$connections $url =="
+    wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" "$url" | tee "$out"
+    rcm_alive
+}
+run nginx-health 64 "http://127.0.0.1:$NGINX_PORT/health/live"
+run rcm-health 64 "http://127.0.0.1:$RCM_PORT/health/live"
+# The first seconds of writes grow the SQLite WAL files and warm the caches; they are reported
+# as "cold" and not mixed into the steady-state figures.
+run rcm-generate-cold 16 "http://127.0.0.1:$RCM_PORT/api/billing/generate" -s bench/generate.lua
+GENERATE_TARGETS=()
+for connections in $GENERATE_CONNECTIONS; do
+    run "rcm-generate-c$connections" "$connections" "http://127.0.0.1:$RCM_PORT/api/billing/generate" -s bench/generate.lua
+    GENERATE_TARGETS+=("rcm-generate-c$connections")
+done
+
+# Every accepted invoice must reach the reporting read model (through billing's outbox, the claim
+# and payment services, and reporting's inbox): how long after the load does it catch up?
+requests() { awk '/requests in/ { print $1 }' "bench/results/$STAMP-$1.txt"; }
+expected=0
+for target in rcm-generate-cold "${GENERATE_TARGETS[@]}"; do expected=$((expected + $(requests "$target"))); done
+started=$(date +%s.%N)
+count=0
+for _ in $(seq 600); do
+    count=$(curl -s "http://127.0.0.1:$RCM_PORT/api/reporting/summary" | sed -n 's/.*"invoiceCount":\([0-9]*\).*/\1/p')
+    [[ ${count:-0} -ge $expected ]] && break
+    sleep 0.05
+done
+caught_up=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+
+rps() { awk '/^Requests\/sec:/ { print $2 }' "bench/results/$STAMP-$1.txt"; }
+p99() { awk '$1 == "99%" { print $2 }' "bench/results/$STAMP-$1.txt"; }
+errors() { # non-2xx replies plus socket errors
+    awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
+        END { print n + 0 }' "bench/results/$STAMP-$1.txt"
+}
+{
+    echo "== summary ($STAMP) =="
+    echo "date: $(date -R)"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    printf '%-14s %12s %10s %10s\n' target req/s p99 errors
+    for target in nginx-health rcm-health rcm-generate-cold "${GENERATE_TARGETS[@]}"; do
+        printf '%-14s %12s %10s %10s\n' "$target" "$(rps "$target")" "$(p99 "$target")" "$(errors "$target")"
+    done
+    awk -v r="$(rps rcm-health)" -v n="$(rps nginx-health)" \
+        'BEGIN { if (n > 0) printf "rcm-health / nginx-health req/s: %.2f\n", r / n }'
+    echo "invoices accepted: $expected; in the reporting read model: $count, ${caught_up}s after the load ended"
+} | tee "bench/results/$STAMP-summary.txt"
+
+echo "== invoices after the generate run (reporting summary) =="
+curl -s "http://127.0.0.1:$RCM_PORT/api/reporting/summary?from=2000-01-01&to=2100-01-01"
+echo

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test: once on SQLite, then once on a private PostgreSQL 15 server.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# --- ensure_venv NAME PACKAGES... -------------------------------------------------------------
+# Creates .venv-NAME in the repo root (if absent) and pip-installs the PACKAGES (pip requirement
+# specifiers such as 'pydantic<2') that are not installed yet. For outside validators; unused now.
+ensure_venv() {
+    local name=$1 venv="$ROOT/.venv-$1" spec missing=()
+    shift
+    bash "$ROOT/scripts/install-deps.sh" python3-venv
+    [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+    for spec in "$@"; do
+        "$venv/bin/pip" show --quiet "${spec%%[<>=!~;[ ]*}" >/dev/null 2>&1 || missing+=("$spec")
+    done
+    if ((${#missing[@]} > 0)); then "$venv/bin/pip" install --quiet "${missing[@]}"; fi
+    echo "venv $name ready: $venv"
+}
+# -----------------------------------------------------------------------------------------------
+
+bash scripts/install-deps.sh
+echo "== swift format lint =="
+swift format lint --strict -r Sources Tests Package.swift
+swift build --build-tests
+
+echo "== tests on SQLite =="
+sqlite_status=0
+env -u RCM_TEST_DATABASE_URL swift test --skip-build || sqlite_status=$?
+
+echo "== tests on PostgreSQL =="
+postgres_was_running=0
+bash scripts/postgres.sh status && postgres_was_running=1
+bash scripts/postgres.sh start
+if ((postgres_was_running == 0)); then trap 'bash scripts/postgres.sh stop' EXIT; fi
+postgres_status=0
+RCM_TEST_DATABASE_URL=$(bash scripts/postgres.sh url)
+export RCM_TEST_DATABASE_URL
+swift test --skip-build || postgres_status=$?
+
+echo "== results: SQLite exit $sqlite_status, PostgreSQL exit $postgres_status =="
+((sqlite_status == 0 && postgres_status == 0))
