@@ -19,6 +19,7 @@ public enum RCMCommand {
           --port PORT          port to listen on (RCM_PORT, default 8080)
           --data-dir DIR       SQLite files, one per service (RCM_DATA_DIR, default ./data)
           --database-url URL   postgres://… to use PostgreSQL, one schema per service (RCM_DATABASE_URL)
+          --schema-prefix P    prefix of the PostgreSQL schema names (RCM_SCHEMA_PREFIX)
           --service NAME       host only this service; repeatable (RCM_SERVICES=a,b)
                                services: patient, insurance, billing, claim, payment, reporting
           --demo               load the demo organization on start (RCM_DEMO=1)
@@ -150,6 +151,7 @@ public enum RCMCommand {
             case "--port": configuration.port = try PlatformConfiguration.parsePort(try value(flag), "--port")
             case "--data-dir": configuration.dataDirectory = try value(flag)
             case "--database-url": configuration.databaseURL = try value(flag)
+            case "--schema-prefix": configuration.schemaPrefix = try value(flag)
             case "--service": services.append(try value(flag))
             case "--demo": configuration.demo = true
             case "--organization": configuration.organizationId = try value(flag)
