@@ -25,7 +25,8 @@ struct ServiceTests {
             #expect(items.map { $0["id"] as? String } == ["P10004"], "\(query)")
         }
         #expect((try platform.json("/api/patients?name=zzz")["items"] as? [Any])?.isEmpty == true)
-        #expect((try platform.json("/api/patients?name=%25")["items"] as? [Any])?.isEmpty == true)  // % is not a wildcard
+        // A % in the name is a character to find, not a LIKE wildcard.
+        #expect((try platform.json("/api/patients?name=%25")["items"] as? [Any])?.isEmpty == true)
         let page = try platform.json("/api/patients?limit=2")
         #expect((page["items"] as? [Any])?.count == 2)
         let next = try #require(page["nextCursor"] as? String)
