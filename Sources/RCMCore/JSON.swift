@@ -10,8 +10,13 @@ public enum JSON {
     }()
     private static let decoder = JSONDecoder()
 
+    /// Encodes with the streaming encoder, or Foundation's for what that one does not support.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try encoder.encode(value))
+        do {
+            return try JSONStreamEncoder.encode(value)
+        } catch is JSONStreamEncoder.Unsupported {
+            return Array(try encoder.encode(value))
+        }
     }
 
     public static func encodeString<T: Encodable>(_ value: T) throws -> String {
