@@ -76,7 +76,7 @@ public enum RCMCommand {
     static func serve(_ configuration: PlatformConfiguration) throws -> Int32 {
         let platform = try Platform(configuration: configuration)
         if configuration.demo {
-            try DemoData.load(into: platform.application)
+            try DemoData.load(into: platform.application, hosting: Set(platform.services.keys))
             say(
                 "Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", "))."
             )

@@ -22,8 +22,18 @@ public enum DemoData {
         public let description: String
     }
 
-    public static func load(into application: HTTPApplication) throws {
-        if application.test(.GET, "/api/patients/P10001").status == 200 { return }
+    /// Loads what belongs to the services this process hosts (all six by default).
+    public static func load(
+        into application: HTTPApplication,
+        hosting services: Set<String> = ["patient", "insurance", "billing", "claim", "payment", "reporting"]
+    ) throws {
+        if services.contains("billing") { try loadChargeMaster(into: application) }
+        if services.contains("patient") && services.contains("insurance") {
+            try loadPatientsAndCoverage(into: application)
+        }
+    }
+
+    static func loadChargeMaster(into application: HTTPApplication) throws {
         for location in locations {
             for item in chargeMaster {
                 try expect(
@@ -33,6 +43,10 @@ public enum DemoData {
                         json: ["description": AnyEncodable(item.description), "price": AnyEncodable(item.price)]))
             }
         }
+    }
+
+    static func loadPatientsAndCoverage(into application: HTTPApplication) throws {
+        if application.test(.GET, "/api/patients/P10001").status == 200 { return }
         let star = try created(
             application.test(
                 .POST, "/api/insurance/payers", json: ["name": "Star Health Insurance", "payerCode": "STARHEALTH"]))

@@ -43,7 +43,6 @@ public final class Platform: Sendable {
         var services: [String: any PlatformService] = [:]
         var relays: [OutboxRelay] = []
         let router = RouterBuilder()
-        let environment = ProcessInfo.processInfo.environment
         for type in hosted {
             let database = try Platform.openDatabase(configuration, service: type.name)
             try Migrator.migrate(database, type.migrations)
@@ -66,7 +65,7 @@ public final class Platform: Sendable {
         for type in Platform.serviceTypes {
             if services[type.name] != nil {
                 directory.bind(type.name, to: InProcessServiceClient(application: application))
-            } else if let url = environment["RCM_\(type.name.uppercased())_URL"].flatMap(URL.init(string:)) {
+            } else if let url = configuration.serviceURLs[type.name] {
                 directory.bind(type.name, to: RemoteServiceClient(baseURL: url))
             }
         }

@@ -16,6 +16,8 @@ public struct PlatformConfiguration: Sendable {
     public var demo = false
     /// The services this process hosts; all six when nil.
     public var services: [String]?
+    /// Where the services this process does not host answer (`RCM_<SERVICE>_URL`).
+    public var serviceURLs: [String: URL] = [:]
     /// The organization this installation serves until tokens carry it (identity issue).
     public var organizationId = "org_demo"
     public var currency = "INR"
@@ -43,6 +45,14 @@ public struct PlatformConfiguration: Sendable {
         }
         if let value = environment["RCM_SERVICES"], !value.isEmpty {
             configuration.services = value.split(separator: ",").map { String($0) }
+        }
+        for (key, value) in environment
+        where key.hasPrefix("RCM_") && key.hasSuffix("_URL") && key != "RCM_DATABASE_URL" {
+            let service = key.dropFirst(4).dropLast(4).lowercased()
+            guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https" else {
+                throw UsageError("\(key) must be an http(s) URL")
+            }
+            configuration.serviceURLs[service] = url
         }
         if let value = environment["RCM_ORGANIZATION_ID"] { configuration.organizationId = value }
         if let value = environment["RCM_CURRENCY"] { configuration.currency = value }

@@ -124,3 +124,31 @@ struct ServiceTests {
         #expect(platform.post("/api/events/dead-letters/\(eventId)/replay", "").status == 404)
     }
 }
+
+@Suite("Services in separate processes")
+struct SplitTopologyTests {
+    @Test("billing in one platform asks patient and insurance in another over HTTP")
+    func billingCallsOverHTTP() throws {
+        let owners = try TestPlatform(services: ["patient", "insurance"])
+        let port = try owners.platform.serve()
+        let billing = try TestPlatform(
+            demo: false, services: ["billing"],
+            serviceURLs: [
+                "patient": URL(string: "http://127.0.0.1:\(port)")!,
+                "insurance": URL(string: "http://127.0.0.1:\(port)")!,
+            ])
+        for code in ["OPD001", "LAB025"] {
+            let price = code == "OPD001" ? "400" : "250"
+            let response = billing.app.test(
+                .PUT, "/api/billing/charge-items/loc_andheri/\(code)", headers: [("Content-Type", "application/json")],
+                body: Array(#"{"description": "x", "price": \#(price)}"#.utf8))
+            #expect(response.status == 200)
+        }
+        let invoice = billing.post("/api/billing/generate", TestPlatform.specificationBody)
+        #expect(invoice.status == 201)
+        #expect(decimal(invoice.object["payerAmount"]) == 495)
+        let unknown = billing.post(
+            "/api/billing/generate", #"{"patientId": "P99999", "services": [{"code": "OPD001"}]}"#)
+        #expect(try unknown.decode(Problem.self).errors.map(\.pointer) == ["/patientId"])
+    }
+}

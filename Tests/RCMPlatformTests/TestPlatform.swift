@@ -18,8 +18,13 @@ final class TestPlatform: Sendable {
                       {"code": "LAB025", "description": "Blood Test", "cost": 250}]}
         """
 
-    init(demo: Bool = true, deliverInBackground: Bool = false) throws {
+    init(
+        demo: Bool = true, deliverInBackground: Bool = false, services: [String]? = nil,
+        serviceURLs: [String: URL] = [:]
+    ) throws {
         var configuration = PlatformConfiguration()
+        configuration.services = services
+        configuration.serviceURLs = serviceURLs
         configuration.dataDirectory = TestDatabases.temporaryDirectory()
         configuration.databaseURL = TestDatabases.postgresURL
         configuration.schemaPrefix = TestDatabases.schemaPrefix()
@@ -27,7 +32,8 @@ final class TestPlatform: Sendable {
         self.configuration = configuration
         platform = try Platform(configuration: configuration)
         if demo {
-            try DemoData.load(into: platform.application)
+            try DemoData.load(into: platform.application, hosting: Set(platform.services.keys))
+            try platform.drainEvents()
             try platform.drainEvents()
         }
         if deliverInBackground { platform.startEventDelivery() }
