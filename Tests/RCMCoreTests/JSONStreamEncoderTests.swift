@@ -57,10 +57,12 @@ struct JSONStreamEncoderTests {
         #expect(try JSONDecoder().decode(Sample.self, from: Data(streamed)) == Self.sample)
     }
 
-    @Test("byte for byte where key order is fixed")
+    @Test("byte for byte for single values and arrays; objects keep declaration order")
     func sameBytes() throws {
+        // Foundation's encoder does not promise an order of keys; this one writes them as encoded.
         let line = Line(code: "a\"b", amount: Money(minorUnits: 1205), note: nil)
-        #expect(try JSONStreamEncoder.encode(line) == Array(try foundation(line)))
+        #expect(try JSONStreamEncoder.encode(line) == Array(#"{"code":"a\"b","amount":12.05}"#.utf8))
+        #expect(try object(JSONStreamEncoder.encode(line)) == object(try foundation(line)))
         for money in [0, 5, 50, 1250, 65000, -1, -12345, Int64.max / 2].map(Money.init(minorUnits:)) {
             #expect(try JSONStreamEncoder.encode(money) == Array(try foundation(money)), "\(money)")
         }

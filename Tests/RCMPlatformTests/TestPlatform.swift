@@ -34,7 +34,6 @@ final class TestPlatform: Sendable {
         if demo {
             try DemoData.load(into: platform.application, hosting: Set(platform.services.keys))
             try platform.drainEvents()
-            try platform.drainEvents()
         }
         if deliverInBackground { platform.startEventDelivery() }
     }
