@@ -66,9 +66,12 @@ enum BillingStore {
 
     static func nextInvoiceNumber(organization: String, in connection: any SQLConnection) throws -> String {
         let name = "invoice:" + organization
-        try connection.execute("INSERT INTO counters (name, next_value) VALUES (\(name), 1) ON CONFLICT DO NOTHING")
         let row = try connection.queryFirst(
-            "UPDATE counters SET next_value = next_value + 1 WHERE name = \(name) RETURNING next_value - 1 AS value")
+            """
+            INSERT INTO counters (name, next_value) VALUES (\(name), 2)
+            ON CONFLICT (name) DO UPDATE SET next_value = counters.next_value + 1
+            RETURNING next_value - 1 AS value
+            """)
         let value = try row?.int64("value") ?? 1
         let digits = String(value)
         return "INV-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits

@@ -25,10 +25,13 @@ struct PatientStore {
     /// Patient ids are `P` and a number from one sequence (so the first patient is `P10001`);
     /// record numbers count per organization.
     static func nextValue(_ name: String, start: Int64, in connection: any SQLConnection) throws -> Int64 {
-        try connection.execute(
-            "INSERT INTO counters (name, next_value) VALUES (\(name), \(start)) ON CONFLICT DO NOTHING")
+        // One statement: the first call inserts `start + 1` and answers `start`.
         let row = try connection.queryFirst(
-            "UPDATE counters SET next_value = next_value + 1 WHERE name = \(name) RETURNING next_value - 1 AS value")
+            """
+            INSERT INTO counters (name, next_value) VALUES (\(name), \(start + 1))
+            ON CONFLICT (name) DO UPDATE SET next_value = counters.next_value + 1
+            RETURNING next_value - 1 AS value
+            """)
         return try row?.int64("value") ?? start
     }
 

@@ -49,13 +49,17 @@ public final class Outbox: Sendable {
             """)
         let seq = try rows.first?.int64("seq") ?? 0
         let now = Outbox.nowMillis()
-        for subscriber in subscriptions.subscribers(of: event.type) {
-            try connection.execute(
-                """
-                INSERT INTO outbox_deliveries (event_seq, event_id, subscriber, status, attempts, next_attempt_at)
-                VALUES (\(seq), \(event.id), \(subscriber), 'pending', 0, \(now))
-                """)
+        let subscribers = subscriptions.subscribers(of: event.type)
+        guard !subscribers.isEmpty else { return }
+        // One statement for all subscribers.
+        var insert: SQL =
+            "INSERT INTO outbox_deliveries (event_seq, event_id, subscriber, status, attempts, next_attempt_at) VALUES "
+        for (index, subscriber) in subscribers.enumerated() {
+            insert =
+                insert
+                + "\(unsafeRaw: index == 0 ? "" : ", ")(\(seq), \(event.id), \(subscriber), 'pending', 0, \(now))"
         }
+        try connection.execute(insert)
     }
 
     /// Wakes the relay so that newly committed events go out at once.

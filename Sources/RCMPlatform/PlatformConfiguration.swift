@@ -46,9 +46,9 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_SERVICES"], !value.isEmpty {
             configuration.services = value.split(separator: ",").map { String($0) }
         }
-        for (key, value) in environment
-        where key.hasPrefix("RCM_") && key.hasSuffix("_URL") && key != "RCM_DATABASE_URL" {
-            let service = key.dropFirst(4).dropLast(4).lowercased()
+        for service in Platform.serviceTypes.map({ $0.name }) {
+            let key = "RCM_\(service.uppercased())_URL"
+            guard let value = environment[key], !value.isEmpty else { continue }
             guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https" else {
                 throw UsageError("\(key) must be an http(s) URL")
             }

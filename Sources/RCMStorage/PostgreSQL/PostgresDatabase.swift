@@ -139,6 +139,7 @@ final class PostgresConnection: SQLConnection {
         try check(result)
     }
 
+    @discardableResult
     func execute(_ sql: SQL) throws -> Int {
         let result = try perform(sql)
         defer { PQclear(result) }

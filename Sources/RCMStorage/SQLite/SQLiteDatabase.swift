@@ -32,13 +32,13 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         let connection = try checkoutReader()
         defer { checkinReader(connection) }
-        try connection.run("BEGIN")
+        try connection.execute("BEGIN")
         do {
             let result = try body(connection)
-            try connection.run("COMMIT")
+            try connection.execute("COMMIT")
             return result
         } catch {
-            try? connection.run("ROLLBACK")
+            _ = try? connection.execute("ROLLBACK")
             throw error
         }
     }
@@ -47,13 +47,13 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         writerLock.lock()
         defer { writerLock.unlock() }
-        try writer.run("BEGIN IMMEDIATE")
+        try writer.execute("BEGIN IMMEDIATE")
         do {
             let result = try body(writer)
-            try writer.run("COMMIT")
+            try writer.execute("COMMIT")
             return result
         } catch {
-            try? writer.run("ROLLBACK")
+            _ = try? writer.execute("ROLLBACK")
             throw error
         }
     }
@@ -92,7 +92,11 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 /// One sqlite3 handle with a cache of prepared statements keyed by their text.
 final class SQLiteConnection: SQLConnection {
     private var handle: OpaquePointer?
+    /// Prepared statements by their text; transaction control goes through here too, so that
+    /// `BEGIN` and `COMMIT` are not parsed again for every transaction.
     private var statements: [String: OpaquePointer] = [:]
+    /// Result column names of each prepared statement, read once.
+    private var columnNames: [OpaquePointer: Row.Columns] = [:]
     var dialect: SQLDialect { .sqlite }
 
     init(path: String) throws {
@@ -110,6 +114,7 @@ final class SQLiteConnection: SQLConnection {
     func close() {
         for statement in statements.values { sqlite3_finalize(statement) }
         statements.removeAll()
+        columnNames.removeAll()
         sqlite3_close_v2(handle)
         handle = nil
     }
@@ -125,6 +130,7 @@ final class SQLiteConnection: SQLConnection {
         }
     }
 
+    @discardableResult
     func execute(_ sql: SQL) throws -> Int {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }
@@ -140,7 +146,13 @@ final class SQLiteConnection: SQLConnection {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }
         let count = sqlite3_column_count(statement)
-        let columns = Row.Columns((0..<count).map { String(cString: sqlite3_column_name(statement, $0)) })
+        let columns: Row.Columns
+        if let known = columnNames[statement] {
+            columns = known
+        } else {
+            columns = Row.Columns((0..<count).map { String(cString: sqlite3_column_name(statement, $0)) })
+            columnNames[statement] = columns
+        }
         var rows: [Row] = []
         while true {
             let code = sqlite3_step(statement)
@@ -192,7 +204,7 @@ final class SQLiteConnection: SQLConnection {
             switch value {
             case .null: code = sqlite3_bind_null(statement, index)
             case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
-            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, transient)
+            case .text(let text): code = sqlite3_bind_text(statement, index, text, Int32(text.utf8.count), transient)
             case .blob(let bytes):
                 code = bytes.withUnsafeBytes {
                     sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), transient)
