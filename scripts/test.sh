@@ -7,7 +7,7 @@ cd "$ROOT"
 
 # --- ensure_venv NAME PACKAGES... -------------------------------------------------------------
 # Creates .venv-NAME in the repo root (if absent) and pip-installs the PACKAGES (pip requirement
-# specifiers such as 'pydantic<2') that are not installed yet. For outside validators; unused now.
+# specifiers such as 'pydantic<2') that are not installed yet. For outside validators.
 ensure_venv() {
     local name=$1 venv="$ROOT/.venv-$1" spec missing=()
     shift
@@ -22,6 +22,10 @@ ensure_venv() {
 # -----------------------------------------------------------------------------------------------
 
 bash scripts/install-deps.sh
+echo "== OpenAPI document, checked by openapi-spec-validator =="
+ensure_venv openapi openapi-spec-validator
+"$ROOT/.venv-openapi/bin/openapi-spec-validator" docs/openapi.json
+
 echo "== swift format lint =="
 swift format lint --strict -r Sources Tests Package.swift
 swift build --build-tests

@@ -33,7 +33,7 @@ public final class Outbox: Sendable {
                 status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL,
                 last_error TEXT, delivered_at TEXT, PRIMARY KEY (event_id, subscriber))
             """,
-            "CREATE INDEX outbox_deliveries_due ON outbox_deliveries (status, next_attempt_at, event_seq)",
+            "CREATE INDEX outbox_deliveries_due ON outbox_deliveries (status, event_seq)",
         ])
 
     /// Records `event` for delivery to every subscriber of its type. Call inside the transaction
