@@ -75,3 +75,8 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         type: base + "internal-error", title: "Internal server error", status: 500,
         detail: "The server failed to complete the request; it has been logged with the request id.")
 }
+
+/// An error that knows which problem it is for a client (nil: an internal error).
+public protocol ProblemConvertible: Error {
+    var problem: Problem? { get }
+}

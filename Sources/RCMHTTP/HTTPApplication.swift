@@ -36,6 +36,11 @@ public struct HTTPApplication: Sendable {
             problem.instance = request.path
             problem.requestId = requestId
             response = .problem(problem)
+        } catch let convertible as any ProblemConvertible where convertible.problem != nil {
+            var problem = convertible.problem ?? Problem.internalError
+            problem.instance = request.path
+            problem.requestId = requestId
+            response = .problem(problem)
         } catch {
             context.logger.error(
                 "unhandled error", ["error.type": String(describing: type(of: error)), "http.path": request.path])

@@ -151,7 +151,8 @@ public enum RCMCommand {
             case "--port": configuration.port = try PlatformConfiguration.parsePort(try value(flag), "--port")
             case "--data-dir": configuration.dataDirectory = try value(flag)
             case "--database-url": configuration.databaseURL = try value(flag)
-            case "--schema-prefix": configuration.schemaPrefix = try value(flag)
+            case "--schema-prefix":
+                configuration.schemaPrefix = try PlatformConfiguration.checkSchemaPrefix(try value(flag))
             case "--service": services.append(try value(flag))
             case "--demo": configuration.demo = true
             case "--organization": configuration.organizationId = try value(flag)

@@ -36,7 +36,7 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_PORT"] { configuration.port = try parsePort(value, "RCM_PORT") }
         if let value = environment["RCM_DATA_DIR"] { configuration.dataDirectory = value }
         if let value = environment["RCM_DATABASE_URL"], !value.isEmpty { configuration.databaseURL = value }
-        if let value = environment["RCM_SCHEMA_PREFIX"] { configuration.schemaPrefix = value }
+        if let value = environment["RCM_SCHEMA_PREFIX"] { configuration.schemaPrefix = try checkSchemaPrefix(value) }
         if let value = environment["RCM_EVENT_DELIVERY"] {
             configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased())
         }
@@ -69,6 +69,14 @@ public struct PlatformConfiguration: Sendable {
             configuration.limits.threads = threads
         }
         return configuration
+    }
+
+    /// Schema names are identifiers in SQL text, so the prefix may hold only `a-z`, `0-9` and `_`.
+    static func checkSchemaPrefix(_ text: String) throws -> String {
+        guard text.utf8.count <= 32,
+            text.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 })
+        else { throw UsageError("the schema prefix may hold only a-z, 0-9 and _ (at most 32)") }
+        return text
     }
 
     static func parsePort(_ text: String, _ name: String) throws -> UInt16 {

@@ -47,6 +47,17 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public var description: String { "database error (\(kind)): \(message)" }
 }
 
+extension DatabaseError: ProblemConvertible {
+    /// A database that cannot be reached or is too busy is the client's 503, to retry later;
+    /// anything else stays an internal error (and is logged, not shown).
+    public var problem: Problem? {
+        switch kind {
+        case .connection, .busy: return .unavailable("The database is unavailable; retry shortly.")
+        default: return nil
+        }
+    }
+}
+
 /// Opens a service's database from configuration: a `postgres://` URL selects PostgreSQL with one
 /// schema per service; anything else is a directory holding one SQLite file per service.
 public enum DatabaseFactory {

@@ -122,6 +122,18 @@ struct RouterTests {
         #expect(!problem.detail.contains("NSCocoaErrorDomain") && !problem.detail.contains("fileNoSuchFile"))
     }
 
+    @Test("errors that know their problem keep it (an unreachable database is 503)")
+    func convertibleErrors() throws {
+        struct DatabaseDown: ProblemConvertible {
+            var problem: Problem? { .unavailable("down") }
+        }
+        let router = RouterBuilder()
+        router.get("/x") { _, _ in throw DatabaseDown() }
+        let response = HTTPApplication(router: router.build()).test(.GET, "/x")
+        #expect(response.status == 503)
+        #expect(try response.decode(Problem.self).instance == "/x")
+    }
+
     @Test("an oversized body is 413 before any handler runs")
     func oversized() {
         var limits = HTTPLimits()

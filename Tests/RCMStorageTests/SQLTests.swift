@@ -110,3 +110,32 @@ struct DatabaseTests {
         #expect(database.ping())
     }
 }
+
+@Suite("A PostgreSQL blip", .enabled(if: TestDatabases.postgresURL != nil))
+struct PostgresBlipTests {
+    @Test("connections killed by the server are replaced; the next transaction succeeds")
+    func terminatedConnections() throws {
+        let url = try #require(TestDatabases.postgresURL)
+        let prefix = TestDatabases.schemaPrefix()
+        let database = try DatabaseFactory.open(url: url, dataDirectory: "", service: "blip", schemaPrefix: prefix)
+        defer { database.close() }
+        try Migrator.migrate(database, [Migration(1, "t", ["CREATE TABLE t (n BIGINT NOT NULL)"])])
+        try database.write { try $0.execute("INSERT INTO t (n) VALUES (\(1))") }
+
+        let admin = try DatabaseFactory.open(url: url, dataDirectory: "", service: "admin", schemaPrefix: prefix)
+        defer { admin.close() }
+        let killed = try admin.write { connection in
+            try connection.query(
+                """
+                SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+                WHERE application_name = \("rcm-\(prefix)blip")
+                """
+            ).count
+        }
+        #expect(killed >= 1)
+
+        try database.write { try $0.execute("INSERT INTO t (n) VALUES (\(2))") }
+        let count = try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM t")?.int("n") }
+        #expect(count == 2)
+    }
+}

@@ -19,38 +19,51 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         self.maxConnections = maxConnections
         let first = try PostgresConnection(conninfo: url, schema: nil)
         try first.run("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"")
-        try first.run("SET search_path TO \"\(schema)\"")
+        try first.use(schema: schema)
         idle.append(first)
         total = 1
     }
 
     public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try withConnection { connection in
-            try connection.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                let result = try body(connection)
-                try connection.run("COMMIT")
-                return result
-            } catch {
-                try? connection.run("ROLLBACK")
-                throw error
-            }
-        }
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
     @discardableResult
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try withConnection { connection in
-            try connection.run("BEGIN")
+        try transaction("BEGIN", body)
+    }
+
+    /// Runs `body` between `begin` and COMMIT. A pooled connection can die while idle (a server
+    /// restart, a failover, an idle timeout): when BEGIN itself fails on the connection nothing
+    /// has happened yet, so the transaction starts again once on a new connection.
+    private func transaction<T>(_ begin: String, _ body: (any SQLConnection) throws -> T) throws -> T {
+        for attempt in 0..<2 {
+            let connection = try checkout()
+            do {
+                try connection.run(begin)
+            } catch let error as DatabaseError where error.kind == .connection {
+                checkin(connection, healthy: false)
+                if attempt == 0 { continue }
+                throw error
+            } catch {
+                checkin(connection, healthy: connection.isHealthy)
+                throw error
+            }
+            var healthy = true
+            defer { checkin(connection, healthy: healthy) }
             do {
                 let result = try body(connection)
                 try connection.run("COMMIT")
                 return result
+            } catch let error as DatabaseError where error.kind == .connection {
+                healthy = false
+                throw error
             } catch {
                 try? connection.run("ROLLBACK")
                 throw error
             }
         }
+        throw DatabaseError(.connection, "no connection to the database")
     }
 
     public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
@@ -61,18 +74,6 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         idle.removeAll()
         total = 0
         condition.unlock()
-    }
-
-    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let connection = try checkout()
-        var healthy = true
-        defer { checkin(connection, healthy: healthy) }
-        do {
-            return try body(connection)
-        } catch let error as DatabaseError where error.kind == .connection {
-            healthy = false
-            throw error
-        }
     }
 
     private func checkout() throws -> PostgresConnection {
@@ -123,7 +124,14 @@ final class PostgresConnection: SQLConnection {
             throw DatabaseError(.connection, message.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         try run("SET client_min_messages TO warning")
-        if let schema { try run("SET search_path TO \"\(schema)\"") }
+        if let schema { try use(schema: schema) }
+    }
+
+    /// Puts the service's schema on the search path and names the connection after it
+    /// (`application_name`), so that operators can tell the services' connections apart.
+    func use(schema: String) throws {
+        try run("SET search_path TO \"\(schema)\"")
+        try run("SET application_name TO 'rcm-\(schema)'")
     }
 
     var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
