@@ -12,6 +12,7 @@ let package = Package(
     targets: [
         // C libraries from Debian.
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+        .target(name: "CSecurityShim", linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("argon2")]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
@@ -21,6 +22,7 @@ let package = Package(
         .target(name: "RCMHTTP", dependencies: ["RCMCore", "CMicroHTTPD"]),
         .target(name: "RCMStorage", dependencies: ["RCMCore", "CSQLite", "CPostgreSQL"]),
         .target(name: "RCMEvents", dependencies: ["RCMCore", "RCMStorage"]),
+        .target(name: "RCMSecurity", dependencies: ["RCMCore", "CSecurityShim"]),
         .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
 
         // The six services.
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP"]),
         .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage", "RCMTestSupport"]),
+        .testTarget(name: "RCMSecurityTests", dependencies: ["RCMSecurity"]),
         .testTarget(name: "RCMServiceKitTests", dependencies: ["RCMServiceKit", "RCMTestSupport"]),
         .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "RCMTestSupport"]),
         .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),

@@ -1,0 +1,29 @@
+#ifndef RCM_CSECURITYSHIM_H
+#define RCM_CSECURITYSHIM_H
+#include <stddef.h>
+#include <stdint.h>
+#include <argon2.h>
+
+/// ES256 (ECDSA P-256 with SHA-256) through OpenSSL 3, reduced to what JWTs need.
+/// Signatures are JOSE's raw form: r and s, 32 bytes each, big-endian (RFC 7518 §3.4).
+
+/// Generates a P-256 private key as PKCS#8 PEM; *pem_out is malloc'd (free with rcm_free).
+/// Returns the PEM length, or -1.
+int rcm_es256_generate(char **pem_out);
+
+/// The public point (x, y) of a PEM private key. Returns 0 on success.
+int rcm_es256_public_xy(const char *pem, unsigned char x[32], unsigned char y[32]);
+
+/// Signs data with a PEM private key. Returns 0 on success.
+int rcm_es256_sign(const char *pem, const unsigned char *data, size_t length, unsigned char signature[64]);
+
+/// Verifies a raw signature with the public point (x, y). Returns 1 when valid, 0 when not.
+int rcm_es256_verify(const unsigned char x[32], const unsigned char y[32], const unsigned char *data,
+                     size_t length, const unsigned char signature[64]);
+
+/// Fills buffer with cryptographically strong random bytes. Returns 0 on success.
+int rcm_random_bytes(unsigned char *buffer, size_t length);
+
+void rcm_free(void *pointer);
+
+#endif

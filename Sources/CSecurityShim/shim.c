@@ -1,0 +1,134 @@
+#include "CSecurityShim.h"
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rcm_free(void *pointer) { free(pointer); }
+
+int rcm_random_bytes(unsigned char *buffer, size_t length) {
+    return RAND_bytes(buffer, (int)length) == 1 ? 0 : -1;
+}
+
+int rcm_es256_generate(char **pem_out) {
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    if (!key) return -1;
+    BIO *bio = BIO_new(BIO_s_mem());
+    int length = -1;
+    if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
+        char *data = NULL;
+        long size = BIO_get_mem_data(bio, &data);
+        *pem_out = malloc((size_t)size + 1);
+        if (*pem_out) {
+            memcpy(*pem_out, data, (size_t)size);
+            (*pem_out)[size] = 0;
+            length = (int)size;
+        }
+    }
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    return length;
+}
+
+static EVP_PKEY *load_private(const char *pem) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    if (!bio) return NULL;
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (key && (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 256)) {
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+int rcm_es256_public_xy(const char *pem, unsigned char x[32], unsigned char y[32]) {
+    EVP_PKEY *key = load_private(pem);
+    if (!key) return -1;
+    BIGNUM *bx = NULL, *by = NULL;
+    int ok = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
+             EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1 &&
+             BN_bn2binpad(bx, x, 32) == 32 && BN_bn2binpad(by, y, 32) == 32;
+    BN_free(bx);
+    BN_free(by);
+    EVP_PKEY_free(key);
+    return ok ? 0 : -1;
+}
+
+int rcm_es256_sign(const char *pem, const unsigned char *data, size_t length, unsigned char signature[64]) {
+    EVP_PKEY *key = load_private(pem);
+    if (!key) return -1;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    unsigned char der[80];
+    size_t der_length = sizeof(der);
+    int result = -1;
+    if (context && EVP_DigestSignInit(context, NULL, EVP_sha256(), NULL, key) == 1 &&
+        EVP_DigestSign(context, der, &der_length, data, length) == 1) {
+        const unsigned char *cursor = der;
+        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &cursor, (long)der_length);
+        if (sig) {
+            const BIGNUM *r = NULL, *s = NULL;
+            ECDSA_SIG_get0(sig, &r, &s);
+            if (BN_bn2binpad(r, signature, 32) == 32 && BN_bn2binpad(s, signature + 32, 32) == 32) result = 0;
+            ECDSA_SIG_free(sig);
+        }
+    }
+    EVP_MD_CTX_free(context);
+    EVP_PKEY_free(key);
+    return result;
+}
+
+static EVP_PKEY *public_key(const unsigned char x[32], const unsigned char y[32]) {
+    unsigned char point[65];
+    point[0] = 0x04;
+    memcpy(point + 1, x, 32);
+    memcpy(point + 33, y, 32);
+    OSSL_PARAM_BLD *builder = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *context = NULL;
+    EVP_PKEY *key = NULL;
+    if (builder && OSSL_PARAM_BLD_push_utf8_string(builder, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+        OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) == 1 &&
+        (params = OSSL_PARAM_BLD_to_param(builder)) != NULL &&
+        (context = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) != NULL && EVP_PKEY_fromdata_init(context) == 1) {
+        if (EVP_PKEY_fromdata(context, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) key = NULL;
+    }
+    EVP_PKEY_CTX_free(context);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(builder);
+    return key;
+}
+
+int rcm_es256_verify(const unsigned char x[32], const unsigned char y[32], const unsigned char *data,
+                     size_t length, const unsigned char signature[64]) {
+    EVP_PKEY *key = public_key(x, y);
+    if (!key) return 0;
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(signature, 32, NULL);
+    BIGNUM *s = BN_bin2bn(signature + 32, 32, NULL);
+    int valid = 0;
+    if (sig && r && s && ECDSA_SIG_set0(sig, r, s) == 1) {
+        r = NULL;
+        s = NULL;  // owned by sig now
+        unsigned char *der = NULL;
+        int der_length = i2d_ECDSA_SIG(sig, &der);
+        EVP_MD_CTX *context = EVP_MD_CTX_new();
+        if (der_length > 0 && context && EVP_DigestVerifyInit(context, NULL, EVP_sha256(), NULL, key) == 1 &&
+            EVP_DigestVerify(context, der, (size_t)der_length, data, length) == 1) {
+            valid = 1;
+        }
+        EVP_MD_CTX_free(context);
+        OPENSSL_free(der);
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    EVP_PKEY_free(key);
+    return valid;
+}
