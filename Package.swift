@@ -23,9 +23,10 @@ let package = Package(
         .target(name: "RCMStorage", dependencies: ["RCMCore", "CSQLite", "CPostgreSQL"]),
         .target(name: "RCMEvents", dependencies: ["RCMCore", "RCMStorage"]),
         .target(name: "RCMSecurity", dependencies: ["RCMCore", "CSecurityShim"]),
-        .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents"]),
+        .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents", "RCMSecurity"]),
 
-        // The six services.
+        // Identity (users and tokens) and the six services.
+        .target(name: "IdentityService", dependencies: ["RCMServiceKit"]),
         .target(name: "PatientService", dependencies: ["RCMServiceKit"]),
         .target(name: "InsuranceService", dependencies: ["RCMServiceKit"]),
         .target(name: "BillingService", dependencies: ["RCMServiceKit"]),
@@ -37,7 +38,7 @@ let package = Package(
         .target(
             name: "RCMPlatform",
             dependencies: [
-                "RCMServiceKit", "PatientService", "InsuranceService", "BillingService",
+                "RCMServiceKit", "IdentityService", "PatientService", "InsuranceService", "BillingService",
                 "ClaimService", "PaymentService", "ReportingService",
             ]
         ),
@@ -51,7 +52,7 @@ let package = Package(
         .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMSecurityTests", dependencies: ["RCMSecurity"]),
         .testTarget(name: "RCMServiceKitTests", dependencies: ["RCMServiceKit", "RCMTestSupport"]),
-        .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "RCMTestSupport"]),
+        .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "IdentityService", "RCMTestSupport"]),
         .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),
         .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
     ],

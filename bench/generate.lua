@@ -12,6 +12,7 @@ function init(args)
    wrk.method = "POST"
    wrk.path = "/api/billing/generate"
    wrk.headers["Content-Type"] = "application/json"
+   wrk.headers["Authorization"] = "Bearer " .. os.getenv("RCM_TOKEN")
    wrk.body = '{"patientId":"P10001","services":['
       .. '{"code":"OPD001","description":"Doctor Consultation","cost":400},'
       .. '{"code":"LAB025","description":"Blood Test","cost":250}]}'

@@ -46,7 +46,8 @@ CONF
 nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
 
 # rcm with the demo organization on fresh SQLite files.
-.build/release/rcm serve --demo --port "$RCM_PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
+RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
+    .build/release/rcm serve --demo --port "$RCM_PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
 RCM_PID=$!
 for _ in $(seq 60); do
     curl -fsS "http://127.0.0.1:$RCM_PORT/health/ready" >/dev/null 2>&1 && break
@@ -54,6 +55,14 @@ for _ in $(seq 60); do
     sleep 0.5
 done
 curl -fsS "http://127.0.0.1:$RCM_PORT/health/ready" >/dev/null || { cat "$TMP/rcm.log" >&2; exit 1; }
+
+# Every API route needs a bearer token: log in once as the first admin; wrk sends the token.
+RCM_TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$RCM_PORT/api/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email": "bench@rcm.invalid", "password": "violet-ledger-42-river"}' |
+    sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
+[[ -n $RCM_TOKEN ]] || { echo "login failed" >&2; exit 1; }
+export RCM_TOKEN
+AUTH=(-H "Authorization: Bearer $RCM_TOKEN")
 
 mkdir -p bench/results
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -92,7 +101,7 @@ for target in rcm-generate-cold "${GENERATE_TARGETS[@]}"; do expected=$((expecte
 started=$(date +%s.%N)
 count=0
 for _ in $(seq 600); do
-    count=$(curl -s "http://127.0.0.1:$RCM_PORT/api/reporting/summary" | sed -n 's/.*"invoiceCount":\([0-9]*\).*/\1/p')
+    count=$(curl -s "${AUTH[@]}" "http://127.0.0.1:$RCM_PORT/api/reporting/summary" | sed -n 's/.*"invoiceCount":\([0-9]*\).*/\1/p')
     [[ ${count:-0} -ge $expected ]] && break
     sleep 0.05
 done
@@ -119,5 +128,5 @@ errors() { # non-2xx replies plus socket errors
 } | tee "bench/results/$STAMP-summary.txt"
 
 echo "== invoices after the generate run (reporting summary) =="
-curl -s "http://127.0.0.1:$RCM_PORT/api/reporting/summary?from=2000-01-01&to=2100-01-01"
+curl -s "${AUTH[@]}" "http://127.0.0.1:$RCM_PORT/api/reporting/summary?from=2000-01-01&to=2100-01-01"
 echo

@@ -4,9 +4,12 @@ import RCMCore
 public struct RequestContext: Sendable {
     /// `X-Request-Id`: taken from the request when it is sane, generated otherwise.
     public var requestId: String
-    /// The tenant. Set by the tenancy middleware; until identity lands (issue 3) it is the
-    /// configured organization of this installation, never read from a request body.
+    /// The tenant: always the organization of the verified access token, never a request body's.
     public var organizationId: String
+    /// The verified caller; nil only on public routes (health, login, JWKS).
+    public var principal: Principal?
+    /// The caller's `Authorization` header, forwarded when this service asks another.
+    public var authorization: String?
     /// Values of `{name}` segments of the matched route.
     public var parameters: [String: String]
     /// The route pattern that matched, such as `/api/claims/{id}` (for logs and metrics).
@@ -16,6 +19,8 @@ public struct RequestContext: Sendable {
     public init(requestId: String, organizationId: String = "", logger: Logger = Logger(label: "http")) {
         self.requestId = requestId
         self.organizationId = organizationId
+        self.principal = nil
+        self.authorization = nil
         self.parameters = [:]
         self.route = ""
         self.logger = logger

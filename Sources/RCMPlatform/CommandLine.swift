@@ -1,6 +1,8 @@
 import Foundation
+import IdentityService
 import RCMCore
 import RCMEvents
+import RCMServiceKit
 import RCMStorage
 
 /// The `rcm` command: `serve`, `migrate`, `events dead-letters`, `events replay ID`.
@@ -13,6 +15,7 @@ public enum RCMCommand {
           rcm migrate [options]               apply pending schema migrations and exit
           rcm events dead-letters [options]   list events that could not be delivered
           rcm events replay EVENT_ID [options]  queue a dead-lettered event for delivery again
+          rcm users create-admin --email E [options]  create an admin (password on standard input)
 
         OPTIONS (each also from the environment variable shown)
           --host HOST          address to listen on (RCM_HOST, default 127.0.0.1)
@@ -23,7 +26,7 @@ public enum RCMCommand {
           --service NAME       host only this service; repeatable (RCM_SERVICES=a,b)
                                services: patient, insurance, billing, claim, payment, reporting
           --demo               load the demo organization on start (RCM_DEMO=1)
-          --organization ID    the organization served until tokens carry it (RCM_ORGANIZATION_ID, default org_demo)
+          --organization ID    the organization of the demo data and the first admin (RCM_ORGANIZATION_ID, default org_demo)
           --currency CODE      ISO 4217 currency of the organization (RCM_CURRENCY, default INR)
           --threads N          HTTP worker threads (RCM_THREADS, default: number of cores)
           -h, --help           show this help
@@ -61,6 +64,8 @@ public enum RCMCommand {
                 return 0
             case "events":
                 return try events(rest)
+            case "users":
+                return try users(rest)
             default:
                 throw UsageError("unknown command '\(command)'; see rcm --help")
             }
@@ -75,16 +80,67 @@ public enum RCMCommand {
 
     static func serve(_ configuration: PlatformConfiguration) throws -> Int32 {
         let platform = try Platform(configuration: configuration)
+        try createFirstAdmin(platform)
         if configuration.demo {
-            try DemoData.load(into: platform.application, hosting: Set(platform.services.keys))
+            try DemoData.load(into: platform)
+            let users = try DemoData.loadUsers(into: platform)
             say(
                 "Demo organization \(configuration.organizationId) loaded: patients P10001 (insured), P10002 (uninsured), P10003 (insured); locations \(DemoData.locations.joined(separator: ", "))."
             )
+            if !users.isEmpty {
+                say("Demo users (passwords are new on every fresh start; log in with POST /api/auth/login):")
+                for user in users { say("  \(user.role.rawValue): \(user.email)  \(user.password)") }
+            }
         }
         platform.startEventDelivery()
         let port = try platform.serve()
         say("rcm listening on http://\(configuration.host):\(port)")
         platform.waitForTermination()
+        return 0
+    }
+
+    /// `RCM_ADMIN_EMAIL` and `RCM_ADMIN_PASSWORD` make the first admin when there are no users yet.
+    static func createFirstAdmin(_ platform: Platform) throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let email = environment["RCM_ADMIN_EMAIL"], let password = environment["RCM_ADMIN_PASSWORD"],
+            let identity = platform.databases["identity"], try IdentityService.userCount(in: identity) == 0
+        else { return }
+        _ = try IdentityService.createUser(
+            email: email, password: password, displayName: "Administrator",
+            organizationId: platform.configuration.organizationId, roles: [.admin], in: identity)
+        say("Created the first admin, \(email).")
+    }
+
+    /// `rcm users create-admin --email E`: the password is read from standard input (one line).
+    static func users(_ arguments: [String]) throws -> Int32 {
+        guard arguments.first == "create-admin" else { throw UsageError("users needs 'create-admin --email E'") }
+        var rest = Array(arguments.dropFirst())
+        guard let flag = rest.firstIndex(of: "--email"), flag + 1 < rest.count else {
+            throw UsageError("users create-admin needs --email E")
+        }
+        let email = rest[flag + 1]
+        rest.removeSubrange(flag...(flag + 1))
+        let (configuration, help) = try parse(rest)
+        if help {
+            print(usage)
+            return 0
+        }
+        FileHandle.standardError.write(Data("Password for \(email) (one line on standard input): ".utf8))
+        guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+            throw UsageError("no password on standard input")
+        }
+        let database = try Platform.openDatabase(configuration, service: IdentityService.name)
+        defer { database.close() }
+        try Migrator.migrate(database, IdentityService.migrations)
+        do {
+            _ = try IdentityService.createUser(
+                email: email, password: password, displayName: "Administrator",
+                organizationId: configuration.organizationId, roles: [.admin], in: database)
+        } catch let problem as Problem {
+            throw UsageError(
+                problem.errors.isEmpty ? problem.detail : problem.errors.map(\.message).joined(separator: "; "))
+        }
+        say("Created admin \(email) in \(configuration.organizationId).")
         return 0
     }
 

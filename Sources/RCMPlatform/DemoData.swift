@@ -1,6 +1,9 @@
 import Foundation
+import IdentityService
 import RCMCore
 import RCMHTTP
+import RCMSecurity
+import RCMServiceKit
 
 /// The demo organization: two locations, two payers, three patients (P10001 and P10003 insured,
 /// P10002 not) and a charge master. Loaded through the services' own APIs, in-process, so it is
@@ -23,17 +26,48 @@ public enum DemoData {
     }
 
     /// Loads what belongs to the services this process hosts (all six by default).
-    public static func load(
-        into application: HTTPApplication,
-        hosting services: Set<String> = ["patient", "insurance", "billing", "claim", "payment", "reporting"]
-    ) throws {
-        if services.contains("billing") { try loadChargeMaster(into: application) }
+    public static func load(into platform: Platform) throws {
+        let services = Set(platform.services.keys)
+        let client = Client(application: platform.application, token: try platform.systemToken())
+        if services.contains("billing") { try loadChargeMaster(into: client) }
         if services.contains("patient") && services.contains("insurance") {
-            try loadPatientsAndCoverage(into: application)
+            try loadPatientsAndCoverage(into: client)
         }
     }
 
-    static func loadChargeMaster(into application: HTTPApplication) throws {
+    /// One user per role, with a fresh random password each, when the installation has no users yet.
+    /// Returns their credentials so that `rcm serve --demo` can print them.
+    public static func loadUsers(into platform: Platform) throws -> [(email: String, password: String, role: Role)] {
+        guard let identity = platform.databases["identity"], try IdentityService.userCount(in: identity) == 0 else {
+            return []
+        }
+        var created: [(email: String, password: String, role: Role)] = []
+        for role in Role.allCases {
+            let email = role.rawValue.replacingOccurrences(of: "_", with: ".") + "@demo.rcm.invalid"
+            let password = "demo-" + SecureRandom.token().prefix(16)
+            _ = try IdentityService.createUser(
+                email: email, password: password, displayName: "Demo \(role.rawValue)",
+                organizationId: platform.configuration.organizationId, roles: [role], in: identity)
+            created.append((email, password, role))
+        }
+        return created
+    }
+
+    /// The application, called in-process with a token.
+    struct Client {
+        let application: HTTPApplication
+        let token: String
+
+        func test(_ method: HTTPMethod, _ target: String) -> HTTPResponse {
+            application.test(method, target, headers: [("Authorization", "Bearer " + token)])
+        }
+
+        func test<Body: Encodable>(_ method: HTTPMethod, _ target: String, json: Body) throws -> HTTPResponse {
+            try application.test(method, target, json: json, headers: [("Authorization", "Bearer " + token)])
+        }
+    }
+
+    static func loadChargeMaster(into application: Client) throws {
         for location in locations {
             for item in chargeMaster {
                 try expect(
@@ -45,7 +79,7 @@ public enum DemoData {
         }
     }
 
-    static func loadPatientsAndCoverage(into application: HTTPApplication) throws {
+    static func loadPatientsAndCoverage(into application: Client) throws {
         if application.test(.GET, "/api/patients/P10001").status == 200 { return }
         let star = try created(
             application.test(

@@ -1,12 +1,14 @@
 import BillingService
 import ClaimService
 import Foundation
+import IdentityService
 import InsuranceService
 import PatientService
 import PaymentService
 import RCMCore
 import RCMEvents
 import RCMHTTP
+import RCMSecurity
 import RCMServiceKit
 import RCMStorage
 import ReportingService
@@ -16,7 +18,8 @@ import ReportingService
 public final class Platform: Sendable {
     /// Every service the platform has, in start order.
     public static let serviceTypes: [any PlatformService.Type] = [
-        PatientService.self, InsuranceService.self, BillingService.self, ClaimService.self, PaymentService.self,
+        IdentityService.self, PatientService.self, InsuranceService.self, BillingService.self, ClaimService.self,
+        PaymentService.self,
         ReportingService.self,
     ]
 
@@ -24,6 +27,9 @@ public final class Platform: Sendable {
     public let application: HTTPApplication
     public let databases: [String: any Database]
     public let services: [String: any PlatformService]
+    /// The token-signing keys, shared by every service of this installation.
+    public let keys: KeyStore
+    public let tokens: TokenSettings
     let relays: [OutboxRelay]
     let server: HTTPServer
     let logger = Logger(label: "platform")
@@ -43,6 +49,8 @@ public final class Platform: Sendable {
         var services: [String: any PlatformService] = [:]
         var relays: [OutboxRelay] = []
         let router = RouterBuilder()
+        let keys = try KeyStore(directory: configuration.keysDirectory)
+        let tokens = TokenSettings()
         for type in hosted {
             let database = try Platform.openDatabase(configuration, service: type.name)
             try Migrator.migrate(database, type.migrations)
@@ -50,7 +58,7 @@ public final class Platform: Sendable {
             let service = type.init(
                 environment: ServiceEnvironment(
                     database: database, outbox: outbox, services: directory, currency: configuration.currency,
-                    logger: Logger(label: type.name)))
+                    logger: Logger(label: type.name), keys: keys, tokens: tokens))
             service.registerRoutes(router)
             if let consumer = service.consumer { transport.register(consumer) }
             databases[type.name] = database
@@ -59,9 +67,8 @@ public final class Platform: Sendable {
         }
         Platform.registerOperations(router, databases: databases)
 
-        let application = HTTPApplication(
-            router: router.build(), middleware: [TenancyMiddleware(organizationId: configuration.organizationId)],
-            limits: configuration.limits)
+        let guardian = AccessGuard(keys: keys, settings: tokens)
+        let application = HTTPApplication(router: router.build(wrapping: guardian.wrap), limits: configuration.limits)
         for type in Platform.serviceTypes {
             if services[type.name] != nil {
                 directory.bind(type.name, to: InProcessServiceClient(application: application))
@@ -70,6 +77,8 @@ public final class Platform: Sendable {
             }
         }
         self.application = application
+        self.keys = keys
+        self.tokens = tokens
         self.databases = databases
         self.services = services
         self.relays = relays
@@ -93,6 +102,16 @@ public final class Platform: Sendable {
         try DatabaseFactory.open(
             url: configuration.databaseURL, dataDirectory: configuration.dataDirectory, service: service,
             schemaPrefix: configuration.schemaPrefix)
+    }
+
+    /// A short-lived token for the installation's own work (loading demo data, tools): `sub` is
+    /// `system`, with the roles given, in the configured organization.
+    public func systemToken(roles: [Role] = [.admin], lifetime: Int64 = 300) throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(
+            iss: tokens.issuer, aud: tokens.audience, sub: "system", org: configuration.organizationId,
+            roles: roles.map(\.rawValue), locations: [], iat: now, exp: now + lifetime, jti: Identifier.make("jti"))
+        return try JWT.sign(claims, with: keys.active)
     }
 
     /// Starts event delivery; call `serve()` to take HTTP traffic too.

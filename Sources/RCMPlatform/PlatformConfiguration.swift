@@ -6,6 +6,9 @@ public struct PlatformConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port: UInt16 = 8080
     public var dataDirectory = "./data"
+    /// Where the token-signing keys live (`RCM_KEYS_DIR`); `<data-dir>/keys` when unset.
+    public var keysDirectoryOverride: String?
+    public var keysDirectory: String { keysDirectoryOverride ?? dataDirectory + "/keys" }
     /// `postgres://…` selects PostgreSQL (one schema per service); unset means SQLite files in `dataDirectory`.
     public var databaseURL: String?
     /// Prefix of the PostgreSQL schema names (`<prefix><service>`), from `RCM_SCHEMA_PREFIX`.
@@ -18,7 +21,7 @@ public struct PlatformConfiguration: Sendable {
     public var services: [String]?
     /// Where the services this process does not host answer (`RCM_<SERVICE>_URL`).
     public var serviceURLs: [String: URL] = [:]
-    /// The organization this installation serves until tokens carry it (identity issue).
+    /// The organization of the demo data and of the first admin (requests take theirs from tokens).
     public var organizationId = "org_demo"
     public var currency = "INR"
     public var limits = HTTPLimits()
@@ -36,6 +39,7 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_PORT"] { configuration.port = try parsePort(value, "RCM_PORT") }
         if let value = environment["RCM_DATA_DIR"] { configuration.dataDirectory = value }
         if let value = environment["RCM_DATABASE_URL"], !value.isEmpty { configuration.databaseURL = value }
+        if let value = environment["RCM_KEYS_DIR"], !value.isEmpty { configuration.keysDirectoryOverride = value }
         if let value = environment["RCM_SCHEMA_PREFIX"] { configuration.schemaPrefix = try checkSchemaPrefix(value) }
         if let value = environment["RCM_EVENT_DELIVERY"] {
             configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased())

@@ -1,6 +1,7 @@
 import RCMCore
 import RCMEvents
 import RCMHTTP
+import RCMSecurity
 import RCMStorage
 import Synchronization
 
@@ -12,13 +13,21 @@ public struct ServiceEnvironment: Sendable {
     /// ISO 4217 code of the organization's currency.
     public let currency: String
     public let logger: Logger
+    /// The token-signing keys (the identity service signs; every service verifies).
+    public let keys: KeyStore
+    public let tokens: TokenSettings
 
-    public init(database: any Database, outbox: Outbox, services: ServiceDirectory, currency: String, logger: Logger) {
+    public init(
+        database: any Database, outbox: Outbox, services: ServiceDirectory, currency: String, logger: Logger,
+        keys: KeyStore, tokens: TokenSettings
+    ) {
         self.database = database
         self.outbox = outbox
         self.services = services
         self.currency = currency
         self.logger = logger
+        self.keys = keys
+        self.tokens = tokens
     }
 }
 

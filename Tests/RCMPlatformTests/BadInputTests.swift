@@ -60,9 +60,9 @@ struct BadInputTests {
     @Test("POST /api/billing/generate", arguments: cases)
     func generate(_ bad: Case) throws {
         let platform = try TestPlatform()
-        let response = platform.app.test(
+        let response = platform.request(
             .POST, "/api/billing/generate", headers: [("Content-Type", bad.contentType), ("Idempotency-Key", "bad-1")],
-            body: Array(bad.body.utf8))
+            body: bad.body)
         #expect(response.status == bad.status)
         #expect(response.headers["Content-Type"] == "application/problem+json")
         let problem = try response.decode(Problem.self)

@@ -21,6 +21,10 @@ final class RCMProcess {
     let process = Process()
     let port: UInt16
     let client: RemoteServiceClient
+    var token = ""
+
+    static let adminEmail = "admin@crash.test.invalid"
+    static let adminPassword = "violet-ledger-42-river"
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
@@ -32,6 +36,8 @@ final class RCMProcess {
         environment["RCM_SCHEMA_PREFIX"] = schemaPrefix
         environment["RCM_DATABASE_URL"] = TestDatabases.postgresURL ?? ""
         environment["RCM_LOG_LEVEL"] = "warning"
+        environment["RCM_ADMIN_EMAIL"] = RCMProcess.adminEmail
+        environment["RCM_ADMIN_PASSWORD"] = RCMProcess.adminPassword
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let output = Pipe()
@@ -57,12 +63,20 @@ final class RCMProcess {
         }
         port = found
         client = RemoteServiceClient(baseURL: URL(string: "http://127.0.0.1:\(found)")!, timeout: 10)
+        let login = try request(
+            .POST, "/api/auth/login",
+            body: #"{"email": "\#(RCMProcess.adminEmail)", "password": "\#(RCMProcess.adminPassword)"}"#)
+        guard let access = login.object["accessToken"] as? String else {
+            throw Failure(description: "login failed: \(login.status) \(login.bodyText)")
+        }
+        token = access
     }
 
     func request(_ method: HTTPMethod, _ target: String, body: String? = nil) throws -> HTTPResponse {
         let (path, query) = HTTPApplication.split(target)
         var headers = HTTPHeaders()
         if body != nil { headers.add("Content-Type", "application/json") }
+        if !token.isEmpty { headers.add("Authorization", "Bearer " + token) }
         return try client.send(
             HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array((body ?? "").utf8)))
     }

@@ -2,6 +2,7 @@ import Foundation
 import RCMCore
 import RCMHTTP
 import RCMStorage
+import RCMTestSupport
 import Testing
 
 @testable import RCMPlatform
@@ -36,15 +37,15 @@ struct ServiceTests {
     @Test("updates need the current ETag when If-Match is sent")
     func updates() throws {
         let platform = try TestPlatform()
-        let stale = platform.app.test(
+        let stale = platform.request(
             .PATCH, "/api/patients/P10001",
             headers: [("Content-Type", "application/json"), ("If-Match", "\"7\"")],
-            body: Array(#"{"phone": "+91 1111 22222"}"#.utf8))
+            body: #"{"phone": "+91 1111 22222"}"#)
         #expect(stale.status == 412)
-        let fresh = platform.app.test(
+        let fresh = platform.request(
             .PATCH, "/api/patients/P10001",
             headers: [("Content-Type", "application/json"), ("If-Match", "\"1\"")],
-            body: Array(#"{"phone": "+91 1111 22222"}"#.utf8))
+            body: #"{"phone": "+91 1111 22222"}"#)
         #expect(fresh.status == 200)
         #expect(fresh.headers["ETag"] == "\"2\"")
         #expect(try platform.json("/api/patients/P10001")["phone"] as? String == "+91 1111 22222")
@@ -88,7 +89,7 @@ struct ServiceTests {
         #expect(platform.get("/health/live").status == 200)
         let ready = platform.get("/health/ready")
         #expect(ready.status == 200)
-        #expect((ready.object["databases"] as? [String: String])?.count == 6)
+        #expect((ready.object["databases"] as? [String: String])?.count == 7)
     }
 
     @Test("operators list dead letters and replay them, over HTTP and with the rcm command")
@@ -129,19 +130,20 @@ struct ServiceTests {
 struct SplitTopologyTests {
     @Test("billing in one platform asks patient and insurance in another over HTTP")
     func billingCallsOverHTTP() throws {
-        let owners = try TestPlatform(services: ["patient", "insurance"])
+        let keys = TestDatabases.temporaryDirectory()
+        let owners = try TestPlatform(services: ["patient", "insurance"], keysDirectory: keys)
         let port = try owners.platform.serve()
         let billing = try TestPlatform(
             demo: false, services: ["billing"],
             serviceURLs: [
                 "patient": URL(string: "http://127.0.0.1:\(port)")!,
                 "insurance": URL(string: "http://127.0.0.1:\(port)")!,
-            ])
+            ], keysDirectory: keys)
         for code in ["OPD001", "LAB025"] {
             let price = code == "OPD001" ? "400" : "250"
-            let response = billing.app.test(
+            let response = billing.request(
                 .PUT, "/api/billing/charge-items/loc_andheri/\(code)", headers: [("Content-Type", "application/json")],
-                body: Array(#"{"description": "x", "price": \#(price)}"#.utf8))
+                body: #"{"description": "x", "price": \#(price)}"#)
             #expect(response.status == 200)
         }
         let invoice = billing.post("/api/billing/generate", TestPlatform.specificationBody)

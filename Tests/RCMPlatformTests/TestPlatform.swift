@@ -18,11 +18,15 @@ final class TestPlatform: Sendable {
                       {"code": "LAB025", "description": "Blood Test", "cost": 250}]}
         """
 
+    /// An admin's token for the requests of `post`, `get` and `request`.
+    let token: String
+
     init(
         demo: Bool = true, deliverInBackground: Bool = false, services: [String]? = nil,
-        serviceURLs: [String: URL] = [:]
+        serviceURLs: [String: URL] = [:], keysDirectory: String? = nil
     ) throws {
         var configuration = PlatformConfiguration()
+        configuration.keysDirectoryOverride = keysDirectory
         configuration.services = services
         configuration.serviceURLs = serviceURLs
         configuration.dataDirectory = TestDatabases.temporaryDirectory()
@@ -31,8 +35,9 @@ final class TestPlatform: Sendable {
         configuration.port = 0
         self.configuration = configuration
         platform = try Platform(configuration: configuration)
+        token = try platform.systemToken(roles: [.admin], lifetime: 3600)
         if demo {
-            try DemoData.load(into: platform.application, hosting: Set(platform.services.keys))
+            try DemoData.load(into: platform)
             try platform.drainEvents()
         }
         if deliverInBackground { platform.startEventDelivery() }
@@ -43,11 +48,19 @@ final class TestPlatform: Sendable {
         try? FileManager.default.removeItem(atPath: configuration.dataDirectory)
     }
 
-    func post(_ path: String, _ body: String, headers: [(String, String)] = []) -> HTTPResponse {
-        app.test(.POST, path, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+    /// A request with the admin's token (unless `headers` bring their own Authorization).
+    func request(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: String = ""
+    ) -> HTTPResponse {
+        let authorization = headers.contains { $0.0 == "Authorization" } ? [] : [("Authorization", "Bearer " + token)]
+        return app.test(method, path, headers: authorization + headers, body: Array(body.utf8))
     }
 
-    func get(_ path: String) -> HTTPResponse { app.test(.GET, path) }
+    func post(_ path: String, _ body: String, headers: [(String, String)] = []) -> HTTPResponse {
+        request(.POST, path, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+
+    func get(_ path: String, headers: [(String, String)] = []) -> HTTPResponse { request(.GET, path, headers: headers) }
 
     func json(_ path: String) throws -> [String: Any] {
         let response = get(path)

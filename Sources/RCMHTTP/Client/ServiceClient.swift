@@ -7,7 +7,8 @@ import Synchronization
 #endif
 
 /// How one service asks another. Embedded, the call stays in-process (no socket); distributed,
-/// it goes over HTTP. Either way it carries the caller's request id and organization.
+/// it goes over HTTP. Either way it carries the caller's request id and access token, so the
+/// owner applies the caller's organization and permissions.
 public protocol ServiceClient: Sendable {
     func send(_ request: HTTPRequest) throws -> HTTPResponse
 }
@@ -16,8 +17,9 @@ extension ServiceClient {
     /// GETs a JSON resource; nil when the owner answers 404.
     public func get<T: Decodable>(_ type: T.Type, _ target: String, context: RequestContext) throws -> T? {
         let (path, query) = HTTPApplication.split(target)
-        let request = HTTPRequest(
-            method: .GET, path: path, query: query, headers: HTTPHeaders([("X-Request-Id", context.requestId)]))
+        var headers = HTTPHeaders([("X-Request-Id", context.requestId)])
+        if let authorization = context.authorization { headers.add("Authorization", authorization) }
+        let request = HTTPRequest(method: .GET, path: path, query: query, headers: headers)
         let response = try send(request)
         switch response.status {
         case 200: return try response.decode(type)

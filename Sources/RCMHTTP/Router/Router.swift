@@ -131,9 +131,16 @@ public final class RouterBuilder {
 
     private var root: RouterBuilder { parent?.root ?? self }
 
-    public func build() -> Router {
+    /// Freezes the routes. `wrapping` may put each handler inside a check that depends on the
+    /// route itself (the permission matrix does).
+    public func build(wrapping: (RouteDescriptor, @escaping Handler) -> Handler = { $1 }) -> Router {
+        let wrapped = routes.map { route in
+            Router.Route(
+                descriptor: route.descriptor, segments: route.segments,
+                handler: wrapping(route.descriptor, route.handler))
+        }
         // Literal segments win over parameters at the same position: `/invoices/search` before `/invoices/{id}`.
-        let sorted = routes.enumerated().sorted { lhs, rhs in
+        let sorted = wrapped.enumerated().sorted { lhs, rhs in
             let l = lhs.element.segments.map { if case .literal = $0 { 0 } else { 1 } }
             let r = rhs.element.segments.map { if case .literal = $0 { 0 } else { 1 } }
             return l == r ? lhs.offset < rhs.offset : l.lexicographicallyPrecedes(r)

@@ -1,0 +1,274 @@
+import Foundation
+import RCMCore
+import RCMEvents
+import RCMHTTP
+import RCMSecurity
+import RCMServiceKit
+import RCMStorage
+
+/// Users, their roles and locations, and the tokens that prove who they are: password login
+/// (Argon2id), ES256 access tokens, rotating refresh tokens, and the public keys (JWKS) every
+/// service verifies tokens with.
+public struct IdentityService: PlatformService {
+    public static let name = "identity"
+    public static let subscribedTypes: [String] = []
+    public static let migrations = [
+        Migration(
+            1, "users and refresh tokens",
+            [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
+                    display_name TEXT NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL,
+                    failed_logins INTEGER NOT NULL, locked_until BIGINT NOT NULL, created_at TEXT NOT NULL)
+                """,
+                "CREATE TABLE user_roles (user_id TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (user_id, role))",
+                """
+                CREATE TABLE user_locations (user_id TEXT NOT NULL, location_id TEXT NOT NULL,
+                    PRIMARY KEY (user_id, location_id))
+                """,
+                """
+                CREATE TABLE refresh_tokens (
+                    token_hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, user_id TEXT NOT NULL,
+                    expires_at BIGINT NOT NULL, used INTEGER NOT NULL, revoked INTEGER NOT NULL, created_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id)",
+            ]),
+        Outbox.migration, Idempotency.migration,
+    ]
+
+    /// Failed logins allowed before the account starts to wait; each further failure doubles the wait.
+    static let freeAttempts = 5
+    static let maximumLockSeconds: Int64 = 15 * 60
+
+    let environment: ServiceEnvironment
+    let hasher = PasswordHasher()
+    public var consumer: (any EventConsumer)? { nil }
+
+    public init(environment: ServiceEnvironment) { self.environment = environment }
+
+    public func registerRoutes(_ router: RouterBuilder) {
+        router.group("/api/auth") { auth in
+            auth.post("/login", login)
+            auth.post("/refresh", refresh)
+            auth.post("/logout", logout)
+        }
+        router.get("/.well-known/jwks.json") { _, _ in
+            try .json([
+                "keys": environment.keys.publicKeys.values.map(\.jwk).sorted { $0["kid"] ?? "" < $1["kid"] ?? "" }
+            ])
+        }
+    }
+
+    struct TokenPair: Codable {
+        let accessToken: String
+        let refreshToken: String
+        let expiresIn: Int64
+        let tokenType: String
+    }
+
+    // MARK: Login
+
+    func login(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        struct Credentials: Decodable {
+            var email: String?
+            var password: String?
+        }
+        let credentials = try request.decode(Credentials.self)
+        var validation = Validation()
+        validation.text(credentials.email, "/email", maxLength: 254)
+        validation.text(credentials.password, "/password", maxLength: PasswordPolicy.maximumLength)
+        try validation.check()
+        let email = (credentials.email ?? "").lowercased()
+        let now = Int64(Date().timeIntervalSince1970)
+        let user = try environment.database.read { try IdentityService.findUser(email: email, in: $0) }
+        guard let user else {
+            // Spend what a real check costs, so response times do not tell which emails exist.
+            _ = hasher.verify(credentials.password ?? "", against: IdentityService.decoyHash)
+            throw IdentityService.invalidCredentials
+        }
+        if user.lockedUntil > now {
+            var problem = Problem(
+                type: "https://rcm.invalid/problems/too-many-attempts", title: "Too many attempts", status: 429,
+                detail: "Too many failed logins; try again in \(user.lockedUntil - now) seconds.")
+            problem.instance = request.path
+            var response = HTTPResponse.problem(problem)
+            response.headers.add("Retry-After", String(user.lockedUntil - now))
+            return response
+        }
+        guard hasher.verify(credentials.password ?? "", against: user.passwordHash), !user.disabled else {
+            let failures = user.failedLogins + 1
+            let wait =
+                failures > IdentityService.freeAttempts
+                ? min(
+                    IdentityService.maximumLockSeconds,
+                    Int64(1) << Int64(min(failures - IdentityService.freeAttempts, 20)))
+                : 0
+            try environment.database.write { connection in
+                try connection.execute(
+                    "UPDATE users SET failed_logins = \(failures), locked_until = \(now + wait) WHERE id = \(user.id)")
+            }
+            environment.logger.warning("login failed", ["user.id": user.id, "failures": String(failures)])
+            throw IdentityService.invalidCredentials
+        }
+        let pair = try environment.database.write { connection -> TokenPair in
+            try connection.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = \(user.id)")
+            return try issue(for: user, family: Identifier.make("fam"), in: connection)
+        }
+        return try .json(pair)
+    }
+
+    // MARK: Refresh and logout
+
+    struct RefreshRequest: Decodable {
+        var refreshToken: String?
+    }
+
+    /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting one
+    /// that was already used revokes its whole family (it has been stolen, or the client is broken).
+    func refresh(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let body = try request.decode(RefreshRequest.self)
+        var validation = Validation()
+        validation.text(body.refreshToken, "/refreshToken", maxLength: 200)
+        try validation.check()
+        let hash = Digest.sha256Hex(Array((body.refreshToken ?? "").utf8))
+        let now = Int64(Date().timeIntervalSince1970)
+        let outcome = try environment.database.write { connection -> Result<TokenPair, Problem> in
+            guard let row = try connection.queryFirst("SELECT * FROM refresh_tokens WHERE token_hash = \(hash)") else {
+                return .failure(IdentityService.invalidRefresh)
+            }
+            let family = try row.string("family_id")
+            if try row.bool("used") || row.bool("revoked") {
+                try connection.execute("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = \(family)")
+                environment.logger.warning("refresh token reused; family revoked", ["token.family": family])
+                return .failure(IdentityService.invalidRefresh)
+            }
+            guard try row.int64("expires_at") > now,
+                let user = try IdentityService.findUser(id: try row.string("user_id"), in: connection), !user.disabled
+            else { return .failure(IdentityService.invalidRefresh) }
+            try connection.execute("UPDATE refresh_tokens SET used = 1 WHERE token_hash = \(hash)")
+            return .success(try issue(for: user, family: family, in: connection))
+        }
+        return try .json(try outcome.get())
+    }
+
+    /// Ends the session: the refresh token's family is revoked (access tokens expire by themselves).
+    func logout(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let body = try request.decode(RefreshRequest.self)
+        let hash = Digest.sha256Hex(Array((body.refreshToken ?? "").utf8))
+        try environment.database.write { connection in
+            try connection.execute(
+                """
+                UPDATE refresh_tokens SET revoked = 1
+                WHERE family_id IN (SELECT family_id FROM refresh_tokens WHERE token_hash = \(hash))
+                """)
+        }
+        return HTTPResponse(status: 204)
+    }
+
+    func issue(for user: User, family: String, in connection: any SQLConnection) throws -> TokenPair {
+        let settings = environment.tokens
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(
+            iss: settings.issuer, aud: settings.audience, sub: user.id, org: user.organizationId, roles: user.roles,
+            locations: user.locations, iat: now, exp: now + settings.accessLifetime, jti: Identifier.make("jti"))
+        let refreshToken = SecureRandom.token()
+        try connection.execute(
+            """
+            INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, used, revoked, created_at)
+            VALUES (\(Digest.sha256Hex(Array(refreshToken.utf8))), \(family), \(user.id), \(now + settings.refreshLifetime),
+                0, 0, \(Timestamp.now()))
+            """)
+        return TokenPair(
+            accessToken: try JWT.sign(claims, with: environment.keys.active), refreshToken: refreshToken,
+            expiresIn: settings.accessLifetime, tokenType: "Bearer")
+    }
+
+    // MARK: Users
+
+    struct User {
+        let id: String
+        let organizationId: String
+        let email: String
+        let passwordHash: String
+        let disabled: Bool
+        let failedLogins: Int
+        let lockedUntil: Int64
+        let roles: [String]
+        let locations: [String]
+    }
+
+    static func findUser(email: String, in connection: any SQLConnection) throws -> User? {
+        guard let row = try connection.queryFirst("SELECT * FROM users WHERE email = \(email)") else { return nil }
+        return try user(from: row, in: connection)
+    }
+
+    static func findUser(id: String, in connection: any SQLConnection) throws -> User? {
+        guard let row = try connection.queryFirst("SELECT * FROM users WHERE id = \(id)") else { return nil }
+        return try user(from: row, in: connection)
+    }
+
+    static func user(from row: Row, in connection: any SQLConnection) throws -> User {
+        let id = try row.string("id")
+        return User(
+            id: id, organizationId: try row.string("organization_id"), email: try row.string("email"),
+            passwordHash: try row.string("password_hash"), disabled: try row.bool("disabled"),
+            failedLogins: try row.int("failed_logins"), lockedUntil: try row.int64("locked_until"),
+            roles: try connection.query("SELECT role FROM user_roles WHERE user_id = \(id) ORDER BY role").map {
+                try $0.string("role")
+            },
+            locations: try connection.query(
+                "SELECT location_id FROM user_locations WHERE user_id = \(id) ORDER BY location_id"
+            ).map { try $0.string("location_id") })
+    }
+
+    /// Creates a user (the CLI's `users create-admin`, first-start admin and demo users use it).
+    /// The password must satisfy the policy; an existing email is refused.
+    public static func createUser(
+        email: String, password: String, displayName: String, organizationId: String, roles: [Role],
+        locations: [String] = [], in database: any Database
+    ) throws -> String {
+        let email = email.lowercased()
+        let problems = PasswordPolicy.problems(with: password, email: email)
+        guard problems.isEmpty else {
+            throw Problem.invalid(problems.map { Problem.FieldError(pointer: "/password", message: $0) })
+        }
+        guard email.contains("@"), email.count <= 254 else {
+            throw Problem.invalid(pointer: "/email", "must be an email address")
+        }
+        let hash = try PasswordHasher().hash(password)
+        let id = Identifier.make("usr")
+        try database.write { connection in
+            guard try findUser(email: email, in: connection) == nil else {
+                throw Problem.conflict("A user with email \(email) already exists.")
+            }
+            try connection.execute(
+                """
+                INSERT INTO users (id, organization_id, email, display_name, password_hash, disabled, failed_logins,
+                    locked_until, created_at)
+                VALUES (\(id), \(organizationId), \(email), \(displayName), \(hash), 0, 0, 0, \(Timestamp.now()))
+                """)
+            for role in roles {
+                try connection.execute("INSERT INTO user_roles (user_id, role) VALUES (\(id), \(role.rawValue))")
+            }
+            for location in locations {
+                try connection.execute("INSERT INTO user_locations (user_id, location_id) VALUES (\(id), \(location))")
+            }
+        }
+        return id
+    }
+
+    public static func userCount(in database: any Database) throws -> Int {
+        try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM users")?.int("n") ?? 0 }
+    }
+
+    static let invalidCredentials = Problem(
+        type: "https://rcm.invalid/problems/invalid-credentials", title: "Unauthorized", status: 401,
+        detail: "The email or password is wrong.")
+    static let invalidRefresh = Problem(
+        type: "https://rcm.invalid/problems/invalid-refresh-token", title: "Unauthorized", status: 401,
+        detail: "The refresh token is not valid; log in again.",
+        errors: [.init(pointer: "/refreshToken", message: "not valid")])
+    /// A real Argon2id hash of a random password: verifying against it costs what a real check costs.
+    static let decoyHash: String = (try? PasswordHasher().hash(SecureRandom.token())) ?? ""
+}

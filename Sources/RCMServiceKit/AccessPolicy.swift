@@ -1,0 +1,180 @@
+import Foundation
+import RCMCore
+import RCMHTTP
+import RCMSecurity
+import Synchronization
+
+/// The roles a user can hold, each scoped to an organization (and optionally some locations).
+public enum Role: String, CaseIterable, Sendable, Codable {
+    case admin
+    case frontDesk = "front_desk"
+    case clinician
+    /// Coding, billing and claims.
+    case biller
+    /// Payments, refunds and reports.
+    case accountant
+    /// The audit trail, read-only.
+    case auditor
+}
+
+/// The permission matrix: which roles may call which route. It is the one place where access is
+/// decided; `docs/permissions.md` is rendered from it and a test walks it for every route. A route
+/// missing from the matrix is denied to everyone.
+public enum AccessPolicy {
+    /// Routes anyone may call, without a token.
+    public static let publicRoutes: Set<String> = [
+        "GET /health/live", "GET /health/ready", "POST /api/auth/login", "POST /api/auth/refresh",
+        "POST /api/auth/logout", "GET /.well-known/jwks.json",
+    ]
+
+    private static let everyoneButAuditor: Set<Role> = [.admin, .frontDesk, .clinician, .biller, .accountant]
+
+    /// "METHOD pattern" → roles allowed.
+    public static let matrix: [String: Set<Role>] = [
+        "POST /api/patients": [.admin, .frontDesk],
+        "GET /api/patients": everyoneButAuditor,
+        "GET /api/patients/{id}": everyoneButAuditor,
+        "PATCH /api/patients/{id}": [.admin, .frontDesk],
+
+        "POST /api/insurance/payers": [.admin],
+        "GET /api/insurance/payers": [.admin, .frontDesk, .biller, .accountant],
+        "GET /api/insurance/payers/{id}": [.admin, .frontDesk, .biller, .accountant],
+        "POST /api/insurance/coverages": [.admin, .frontDesk],
+        "GET /api/insurance/coverages/{id}": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/insurance/patients/{patientId}/coverages": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/insurance/patients/{patientId}/active-coverage": [.admin, .frontDesk, .clinician, .biller],
+
+        "POST /api/billing/generate": [.admin, .frontDesk, .biller],
+        "GET /api/billing/invoices": [.admin, .frontDesk, .biller, .accountant],
+        "GET /api/billing/invoices/{id}": [.admin, .frontDesk, .biller, .accountant],
+        "POST /api/billing/invoices/{id}/void": [.admin, .biller],
+        "GET /api/billing/charge-items": [.admin, .frontDesk, .clinician, .biller],
+        "PUT /api/billing/charge-items/{locationId}/{code}": [.admin, .biller],
+
+        "GET /api/claims": [.admin, .biller, .accountant],
+        "GET /api/claims/{id}": [.admin, .biller, .accountant],
+        "POST /api/claims/{id}/transitions": [.admin, .biller],
+
+        "GET /api/payments": [.admin, .frontDesk, .biller, .accountant],
+        "GET /api/payments/{id}": [.admin, .frontDesk, .biller, .accountant],
+        "POST /api/payments": [.admin, .frontDesk, .accountant],
+        "POST /api/payments/{id}/refunds": [.admin, .accountant],
+
+        "GET /api/reporting/summary": [.admin, .biller, .accountant],
+        "GET /api/reporting/timeline": [.admin, .biller, .accountant, .auditor],
+
+        "GET /api/events/dead-letters": [.admin],
+        "POST /api/events/dead-letters/{eventId}/replay": [.admin],
+    ]
+
+    /// The matrix as a Markdown table (docs/permissions.md is this, checked by a test).
+    public static func markdown(routes: [RouteDescriptor]) -> String {
+        let roles = Role.allCases
+        var lines = [
+            "# Permissions", "",
+            "Which roles may call which route: rendered from `AccessPolicy.matrix` (Sources/RCMServiceKit/AccessPolicy.swift),",
+            "the one place access is decided. A test fails when this file and the matrix differ. Routes not listed need no token.",
+            "", "| route | " + roles.map(\.rawValue).joined(separator: " | ") + " |",
+            "| --- | " + roles.map { _ in "---" }.joined(separator: " | ") + " |",
+        ]
+        let keys = Set(routes.map(key)).subtracting(publicRoutes).sorted {
+            let l = $0.split(separator: " "), r = $1.split(separator: " ")
+            return (l[1], l[0]) < (r[1], r[0])
+        }
+        for route in keys {
+            let allowed = matrix[route] ?? []
+            lines.append(
+                "| `\(route)` | " + roles.map { allowed.contains($0) ? "yes" : "" }.joined(separator: " | ") + " |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func key(_ route: RouteDescriptor) -> String { "\(route.method.rawValue) \(route.pattern)" }
+
+    public static func allowedRoles(_ route: RouteDescriptor) -> Set<Role> { matrix[key(route)] ?? [] }
+}
+
+/// Puts every non-public route behind token verification and the permission matrix. The
+/// organization of the request is the token's; a caller the matrix does not allow gets 403.
+public struct AccessGuard: Sendable {
+    let keys: KeyStore
+    let settings: TokenSettings
+    let verified = VerifiedTokens()
+
+    public init(keys: KeyStore, settings: TokenSettings) {
+        self.keys = keys
+        self.settings = settings
+    }
+
+    public func wrap(_ route: RouteDescriptor, _ handler: @escaping Handler) -> Handler {
+        if AccessPolicy.publicRoutes.contains(AccessPolicy.key(route)) { return handler }
+        let allowed = Set(AccessPolicy.allowedRoles(route).map(\.rawValue))
+        return { request, context in
+            var context = context
+            let principal = try authenticate(request)
+            guard !principal.roles.isDisjoint(with: allowed) else {
+                throw Problem(
+                    type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
+                    detail: "Your roles do not allow \(request.method.rawValue) \(route.pattern).")
+            }
+            context.principal = principal
+            context.organizationId = principal.organizationId
+            context.authorization = request.headers["Authorization"]
+            return try handler(request, context)
+        }
+    }
+
+    public func authenticate(_ request: HTTPRequest) throws -> Principal {
+        guard let header = request.headers["Authorization"], header.count > 7,
+            header.prefix(7).lowercased() == "bearer "
+        else { throw AccessGuard.unauthorized("A bearer access token is required.") }
+        let token = String(header.dropFirst(7))
+        let now = Int64(Date().timeIntervalSince1970)
+        if let claims = verified.claims(for: token, now: now) {
+            return Principal(
+                userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles), locations: claims.locations)
+        }
+        do {
+            let claims = try JWT.verify(
+                token, keys: keys.publicKeys, issuer: settings.issuer, audience: settings.audience)
+            verified.remember(token, claims)
+            return Principal(
+                userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles), locations: claims.locations)
+        } catch let invalid as JWT.Invalid {
+            throw AccessGuard.unauthorized("The access token is not valid (\(invalid.reason)).")
+        }
+    }
+
+    static func unauthorized(_ detail: String) -> Problem {
+        Problem(
+            type: "https://rcm.invalid/problems/unauthorized", title: "Unauthorized", status: 401, detail: detail,
+            errors: [.init(pointer: "header:Authorization", message: detail)])
+    }
+}
+
+/// Tokens whose signature and claims were already verified, until they expire. Keyed by the whole
+/// token, signature included, so only the exact token that passed can be found here. An ES256
+/// verification costs far more than a request's other work, and one request can pass several
+/// services (billing asks patient and insurance in-process with the caller's token).
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: AccessClaims]>([:])
+    static let capacity = 10_000
+
+    func claims(for token: String, now: Int64) -> AccessClaims? {
+        entries.withLock { entries in
+            guard let claims = entries[token] else { return nil }
+            guard claims.exp > now else {
+                entries[token] = nil
+                return nil
+            }
+            return claims
+        }
+    }
+
+    func remember(_ token: String, _ claims: AccessClaims) {
+        entries.withLock { entries in
+            if entries.count >= VerifiedTokens.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = claims
+        }
+    }
+}

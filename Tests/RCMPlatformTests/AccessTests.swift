@@ -1,0 +1,153 @@
+import Foundation
+import IdentityService
+import RCMCore
+import RCMHTTP
+import RCMSecurity
+import RCMServiceKit
+import RCMStorage
+import Testing
+
+@testable import RCMPlatform
+
+@Suite("Identity and access")
+struct AccessTests {
+    func token(_ platform: TestPlatform, roles: [Role], organization: String? = nil) throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(
+            iss: platform.platform.tokens.issuer, aud: platform.platform.tokens.audience, sub: "usr_test",
+            org: organization ?? platform.configuration.organizationId, roles: roles.map(\.rawValue), locations: [],
+            iat: now, exp: now + 300, jti: Identifier.make("jti"))
+        return try JWT.sign(claims, with: platform.platform.keys.active)
+    }
+
+    @Test("every route but health, login, refresh, logout and JWKS needs a valid token")
+    func tokensRequired() throws {
+        let platform = try TestPlatform()
+        for route in platform.app.router.descriptors {
+            let key = AccessPolicy.key(route)
+            let path = route.pattern.replacingOccurrences(of: "{", with: "x").replacingOccurrences(of: "}", with: "")
+            let response = platform.request(route.method, path, headers: [("Authorization", "Bearer not.a.token")])
+            if AccessPolicy.publicRoutes.contains(key) {
+                #expect(response.status != 401, "\(key)")
+            } else {
+                #expect(response.status == 401, "\(key)")
+                #expect(try response.decode(Problem.self).errors.first?.pointer == "header:Authorization")
+                #expect(platform.app.test(route.method, path).status == 401, "\(key) without a token")
+            }
+        }
+    }
+
+    @Test("the permission matrix covers every route, and each role gets exactly what it allows")
+    func matrixWalk() throws {
+        let platform = try TestPlatform()
+        for route in platform.app.router.descriptors {
+            let key = AccessPolicy.key(route)
+            if AccessPolicy.publicRoutes.contains(key) { continue }
+            #expect(AccessPolicy.matrix[key] != nil, "\(key) is missing from the matrix")
+            let path = route.pattern.replacingOccurrences(of: "{", with: "x").replacingOccurrences(of: "}", with: "")
+            for role in Role.allCases {
+                let response = platform.request(
+                    route.method, path,
+                    headers: [
+                        ("Authorization", "Bearer " + (try token(platform, roles: [role]))),
+                        ("Content-Type", "application/json"),
+                    ],
+                    body: "{}")
+                let allowed = AccessPolicy.allowedRoles(route).contains(role)
+                #expect((response.status == 403) == !allowed, "\(role.rawValue) on \(key): \(response.status)")
+            }
+        }
+    }
+
+    @Test("docs/permissions.md is the matrix")
+    func permissionsDocument() throws {
+        let platform = try TestPlatform(demo: false)
+        let expected = AccessPolicy.markdown(routes: platform.app.router.descriptors)
+        let path = RCMProcess.packageRoot.appendingPathComponent("docs/permissions.md")
+        let actual = (try? String(contentsOf: path, encoding: .utf8)) ?? ""
+        if actual != expected { try? expected.write(toFile: "/tmp/permissions.md", atomically: true, encoding: .utf8) }
+        #expect(actual == expected, "regenerate docs/permissions.md (the expected text is in /tmp/permissions.md)")
+    }
+
+    @Test("the organization is the token's: another organization's patient is 404")
+    func tenantFromToken() throws {
+        let platform = try TestPlatform()
+        #expect(platform.get("/api/patients/P10001").status == 200)
+        let stranger = try token(platform, roles: [.admin], organization: "org_other")
+        #expect(platform.get("/api/patients/P10001", headers: [("Authorization", "Bearer " + stranger)]).status == 404)
+        let generated = platform.post(
+            "/api/billing/generate", TestPlatform.specificationBody, headers: [("Authorization", "Bearer " + stranger)])
+        #expect(try generated.decode(Problem.self).errors.map(\.pointer) == ["/patientId"])
+    }
+
+    @Test("login, refresh with rotation, reuse revokes the family, logout")
+    func tokenLifecycle() throws {
+        let platform = try TestPlatform()
+        let identity = try #require(platform.platform.databases["identity"])
+        _ = try IdentityServiceAccess.createUser(
+            email: "Biller@Example.com", password: "violet-ledger-42-river", roles: [.biller], platform: platform,
+            database: identity)
+        let login = platform.post(
+            "/api/auth/login", #"{"email": "biller@example.com", "password": "violet-ledger-42-river"}"#)
+        #expect(login.status == 200)
+        let access = try #require(login.object["accessToken"] as? String)
+        let refresh = try #require(login.object["refreshToken"] as? String)
+        #expect(login.object["tokenType"] as? String == "Bearer")
+        #expect(login.object["expiresIn"] as? Int == 900)
+        // The token works where the biller may go, and not elsewhere.
+        #expect(platform.get("/api/claims", headers: [("Authorization", "Bearer " + access)]).status == 200)
+        #expect(
+            platform.get("/api/events/dead-letters", headers: [("Authorization", "Bearer " + access)]).status == 403)
+
+        let rotated = platform.post("/api/auth/refresh", #"{"refreshToken": "\#(refresh)"}"#)
+        #expect(rotated.status == 200)
+        let next = try #require(rotated.object["refreshToken"] as? String)
+        #expect(next != refresh)
+        // Reusing the first refresh token revokes the family: the rotated one stops working too.
+        #expect(platform.post("/api/auth/refresh", #"{"refreshToken": "\#(refresh)"}"#).status == 401)
+        #expect(platform.post("/api/auth/refresh", #"{"refreshToken": "\#(next)"}"#).status == 401)
+
+        let again = platform.post(
+            "/api/auth/login", #"{"email": "biller@example.com", "password": "violet-ledger-42-river"}"#)
+        let third = try #require(again.object["refreshToken"] as? String)
+        #expect(platform.post("/api/auth/logout", #"{"refreshToken": "\#(third)"}"#).status == 204)
+        #expect(platform.post("/api/auth/refresh", #"{"refreshToken": "\#(third)"}"#).status == 401)
+
+        let jwks = try platform.json("/.well-known/jwks.json")["keys"] as? [[String: String]] ?? []
+        #expect(jwks.map { $0["kid"] } == [platform.platform.keys.active.kid])
+    }
+
+    @Test("wrong passwords: 401 alike for unknown users, then 429 with Retry-After")
+    func lockout() throws {
+        let platform = try TestPlatform()
+        let identity = try #require(platform.platform.databases["identity"])
+        _ = try IdentityServiceAccess.createUser(
+            email: "desk@example.com", password: "violet-ledger-42-river", roles: [.frontDesk], platform: platform,
+            database: identity)
+        let unknown = platform.post("/api/auth/login", #"{"email": "nobody@example.com", "password": "x"}"#)
+        #expect(unknown.status == 401)
+        var statuses: [Int] = []
+        for _ in 0..<7 {
+            statuses.append(
+                platform.post("/api/auth/login", #"{"email": "desk@example.com", "password": "wrong"}"#).status)
+        }
+        #expect(statuses.prefix(6).allSatisfy { $0 == 401 })
+        let locked = platform.post(
+            "/api/auth/login", #"{"email": "desk@example.com", "password": "violet-ledger-42-river"}"#)
+        #expect(locked.status == 429)
+        #expect(Int(locked.headers["Retry-After"] ?? "") ?? 0 > 0)
+        #expect(try unknown.decode(Problem.self).detail == "The email or password is wrong.")
+    }
+}
+
+/// Creates users the way `rcm users create-admin` does, for tests.
+enum IdentityServiceAccess {
+    static func createUser(
+        email: String, password: String, roles: [Role], platform: TestPlatform, database: any RCMStorage.Database
+    ) throws -> String {
+        try IdentityService.createUser(
+            email: email, password: password, displayName: "Test",
+            organizationId: platform.configuration.organizationId,
+            roles: roles, in: database)
+    }
+}
