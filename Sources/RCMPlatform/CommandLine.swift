@@ -30,6 +30,12 @@ public enum RCMCommand {
           --currency CODE      ISO 4217 currency of the organization (RCM_CURRENCY, default INR)
           --threads N          HTTP worker threads (RCM_THREADS, default: number of cores)
           -h, --help           show this help
+
+        ENVIRONMENT ONLY
+          RCM_ADMIN_EMAIL, RCM_ADMIN_PASSWORD   create the first admin on a start with no users
+          RCM_KEYS_DIR         token-signing keys (default <data-dir>/keys)
+          RCM_<SERVICE>_URL    where a service this process does not host answers (e.g. RCM_PATIENT_URL)
+          RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
         """
 
     /// Runs the command; returns the process exit status.
