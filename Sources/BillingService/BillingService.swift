@@ -65,6 +65,7 @@ public struct BillingService: PlatformService {
             throw Problem.invalid(pointer: "/patientId", "no patient \(patientId) in this organization")
         }
         let location = body.locationId ?? patient.locationId
+        try context.requireLocation(location, pointer: "/locationId")
         let dateOfService = body.dateOfService ?? CalendarDate.today()
         let chargeMaster = try environment.database.read { connection in
             try BillingStore.chargeItems(
@@ -153,6 +154,9 @@ public struct BillingService: PlatformService {
                 try BillingStore.find(id, organization: context.organizationId, in: $0)
             })
         else { throw Problem.notFound("Invoice \(id) does not exist.") }
+        guard context.mayAccess(location: invoice.locationId) else {
+            throw Problem.notFound("Invoice \(id) does not exist.")
+        }
         return try .json(invoice)
     }
 
@@ -162,7 +166,7 @@ public struct BillingService: PlatformService {
         let invoices = try environment.database.read {
             try BillingStore.list(
                 organization: context.organizationId, patientId: request.query["patientId"],
-                after: request.query["cursor"], limit: limit, in: $0)
+                after: request.query["cursor"], limit: limit, scope: context.locationFilter("location_id"), in: $0)
         }
         struct Page: Encodable {
             let items: [Invoice]
@@ -182,6 +186,9 @@ public struct BillingService: PlatformService {
         let id = context.parameter("id")
         return try Idempotency.run(request, context: context, database: environment.database) { connection in
             guard let invoice = try BillingStore.find(id, organization: context.organizationId, in: connection) else {
+                throw Problem.notFound("Invoice \(id) does not exist.")
+            }
+            guard context.mayAccess(location: invoice.locationId) else {
                 throw Problem.notFound("Invoice \(id) does not exist.")
             }
             guard invoice.status != .void else { throw Problem.conflict("Invoice \(invoice.number) is already void.") }
@@ -230,6 +237,7 @@ public struct BillingService: PlatformService {
                 && code.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." },
             "path:code", "must be 1 to 32 letters, digits, '-' or '.'")
         try validation.check()
+        try context.requireLocation(context.parameter("locationId"), pointer: "path:locationId")
         let item = ChargeItem(
             locationId: context.parameter("locationId"), code: code, description: input.description ?? "",
             price: input.price ?? .zero)

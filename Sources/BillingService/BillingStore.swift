@@ -122,9 +122,10 @@ enum BillingStore {
     }
 
     static func list(
-        organization: String, patientId: String?, after: String?, limit: Int, in connection: any SQLConnection
+        organization: String, patientId: String?, after: String?, limit: Int, scope: SQL,
+        in connection: any SQLConnection
     ) throws -> [Invoice] {
-        var sql: SQL = "SELECT * FROM invoices WHERE organization_id = \(organization)"
+        var sql: SQL = "SELECT * FROM invoices WHERE organization_id = \(organization)" + scope
         if let patientId { sql = sql + " AND patient_id = \(patientId)" }
         if let after { sql = sql + " AND id > \(after)" }
         sql = sql + " ORDER BY id LIMIT \(limit)"

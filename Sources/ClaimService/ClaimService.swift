@@ -53,7 +53,9 @@ public struct ClaimService: PlatformService {
     }
 
     func list(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
-        var sql: SQL = "SELECT * FROM claims WHERE organization_id = \(context.organizationId)"
+        var sql: SQL =
+            "SELECT * FROM claims WHERE organization_id = \(context.organizationId)"
+            + context.locationFilter("location_id")
         if let invoiceId = request.query["invoiceId"] { sql = sql + " AND invoice_id = \(invoiceId)" }
         if let patientId = request.query["patientId"] { sql = sql + " AND patient_id = \(patientId)" }
         if let statusText = request.query["status"] {
@@ -84,6 +86,9 @@ public struct ClaimService: PlatformService {
         else {
             throw Problem.notFound("Claim \(id) does not exist.")
         }
+        guard context.mayAccess(location: claim.locationId) else {
+            throw Problem.notFound("Claim \(id) does not exist.")
+        }
         return try .json(claim)
     }
 
@@ -110,6 +115,9 @@ public struct ClaimService: PlatformService {
         let id = context.parameter("id")
         return try Idempotency.run(request, context: context, database: environment.database) { connection in
             guard let claim = try ClaimService.find(id, context.organizationId, connection) else {
+                throw Problem.notFound("Claim \(id) does not exist.")
+            }
+            guard context.mayAccess(location: claim.locationId) else {
                 throw Problem.notFound("Claim \(id) does not exist.")
             }
             guard claim.status.canMove(to: next) else {

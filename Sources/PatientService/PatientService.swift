@@ -40,6 +40,7 @@ public struct PatientService: PlatformService {
         PatientService.validateContact(input, &validation)
         try validation.check()
         guard let dateOfBirth = input.dateOfBirth else { throw Problem.invalid(pointer: "/dateOfBirth", "is required") }
+        try context.requireLocation(input.locationId ?? "", pointer: "/locationId")
 
         return try Idempotency.run(request, context: context, database: environment.database) { connection in
             let number = try PatientStore.nextValue("patient", start: 10001, in: connection)
@@ -72,6 +73,9 @@ public struct PatientService: PlatformService {
                 try PatientStore.find(id, organization: context.organizationId, in: $0)
             })
         else { throw Problem.notFound("Patient \(id) does not exist.") }
+        guard context.mayAccess(location: patient.locationId) else {
+            throw Problem.notFound("Patient \(id) does not exist.")
+        }
         var response = try HTTPResponse.json(patient)
         response.headers.add("ETag", "\"\(patient.version)\"")
         return response
@@ -91,6 +95,10 @@ public struct PatientService: PlatformService {
             guard var patient = try PatientStore.find(id, organization: context.organizationId, in: connection) else {
                 throw Problem.notFound("Patient \(id) does not exist.")
             }
+            guard context.mayAccess(location: patient.locationId) else {
+                throw Problem.notFound("Patient \(id) does not exist.")
+            }
+            if let location = input.locationId { try context.requireLocation(location, pointer: "/locationId") }
             if let match = request.headers["If-Match"], match != "\"\(patient.version)\"", match != "*" {
                 throw Problem(
                     type: "https://rcm.invalid/problems/precondition-failed", title: "Precondition failed", status: 412,
@@ -131,7 +139,8 @@ public struct PatientService: PlatformService {
             dateOfBirth: try request.dateQuery("dateOfBirth"),
             phone: request.query["phone"], mrn: request.query["mrn"], after: request.query["cursor"], limit: limit)
         let patients = try environment.database.read {
-            try PatientStore.search(query, organization: context.organizationId, in: $0)
+            try PatientStore.search(
+                query, organization: context.organizationId, scope: context.locationFilter("location_id"), in: $0)
         }
         struct Page: Encodable {
             let items: [Patient]

@@ -73,8 +73,12 @@ struct PatientStore {
         var limit: Int
     }
 
-    static func search(_ search: Search, organization: String, in connection: any SQLConnection) throws -> [Patient] {
-        var sql: SQL = "SELECT * FROM patients WHERE organization_id = \(organization)"
+    static func search(
+        _ search: Search, organization: String, scope: SQL, in connection: any SQLConnection
+    ) throws
+        -> [Patient]
+    {
+        var sql: SQL = "SELECT * FROM patients WHERE organization_id = \(organization)" + scope
         if let name = search.name {
             let prefix = escapeLike(fold(name))
             sql =

@@ -65,8 +65,13 @@ public struct PaymentService: PlatformService {
             let payments: [Payment]
             let refunds: [Refund]
         }
-        let result = try environment.database.read { connection in
-            InvoicePayments(
+        let result = try environment.database.read { connection -> InvoicePayments in
+            if let invoice = try PaymentStore.invoice(invoiceId, context.organizationId, connection),
+                !context.mayAccess(location: invoice.locationId)
+            {
+                throw Problem.notFound("Invoice \(invoiceId) does not exist.")
+            }
+            return InvoicePayments(
                 invoiceId: invoiceId,
                 paymentRequests: try PaymentStore.requests(invoiceId: invoiceId, context.organizationId, connection),
                 payments: try PaymentStore.payments(invoiceId: invoiceId, context.organizationId, connection),
@@ -79,6 +84,9 @@ public struct PaymentService: PlatformService {
         let id = context.parameter("id")
         guard let payment = try environment.database.read({ try PaymentStore.payment(id, context.organizationId, $0) })
         else { throw Problem.notFound("Payment \(id) does not exist.") }
+        guard context.mayAccess(location: payment.locationId) else {
+            throw Problem.notFound("Payment \(id) does not exist.")
+        }
         return try .json(payment)
     }
 
@@ -107,6 +115,9 @@ public struct PaymentService: PlatformService {
         }
         return try Idempotency.run(request, context: context, database: environment.database) { connection in
             guard let invoice = try PaymentStore.invoice(invoiceId, context.organizationId, connection) else {
+                throw Problem.invalid(pointer: "/invoiceId", "no invoice \(invoiceId) in this organization")
+            }
+            guard context.mayAccess(location: invoice.locationId) else {
                 throw Problem.invalid(pointer: "/invoiceId", "no invoice \(invoiceId) in this organization")
             }
             guard !invoice.voided else { throw Problem.conflict("Invoice \(invoiceId) is void.") }
@@ -145,6 +156,9 @@ public struct PaymentService: PlatformService {
         let paymentId = context.parameter("id")
         return try Idempotency.run(request, context: context, database: environment.database) { connection in
             guard let payment = try PaymentStore.payment(paymentId, context.organizationId, connection) else {
+                throw Problem.notFound("Payment \(paymentId) does not exist.")
+            }
+            guard context.mayAccess(location: payment.locationId) else {
                 throw Problem.notFound("Payment \(paymentId) does not exist.")
             }
             let refundable = payment.amount - payment.refunded

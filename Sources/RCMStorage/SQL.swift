@@ -123,3 +123,14 @@ public enum SQLDialect: String, Sendable {
     case sqlite
     case postgres
 }
+
+extension SQL {
+    /// `(?, ?, …)` for an `IN` list, one bind per value.
+    public static func list<Value: SQLBindable>(_ values: [Value]) -> SQL {
+        var sql: SQL = "("
+        for (index, value) in values.enumerated() {
+            sql = sql + (index == 0 ? "\(value)" : ", \(value)")
+        }
+        return sql + ")"
+    }
+}

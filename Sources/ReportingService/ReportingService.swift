@@ -79,6 +79,7 @@ public struct ReportingService: PlatformService {
         let to = try request.dateQuery("to")
         if let from, let to, to < from { throw Problem.invalid(pointer: "query:to", "must not be before from") }
         let location = request.query["locationId"].flatMap { $0.isEmpty ? nil : $0 }
+        if let location { try context.requireLocation(location, pointer: "query:locationId") }
         let organization = context.organizationId
         let low = from?.description ?? "0000-01-01"
         let high = to?.description ?? "9999-12-31"
@@ -91,6 +92,8 @@ public struct ReportingService: PlatformService {
                 invoiceFilter = invoiceFilter + " AND location_id = \(location)"
                 collectionFilter = collectionFilter + " AND location_id = \(location)"
             }
+            invoiceFilter = invoiceFilter + context.locationFilter("location_id")
+            collectionFilter = collectionFilter + context.locationFilter("location_id")
             let totals = try connection.queryFirst(
                 """
                 SELECT COALESCE(SUM(CASE WHEN status <> 'void' THEN total ELSE 0 END), 0) AS billed,
@@ -138,6 +141,12 @@ public struct ReportingService: PlatformService {
             sql = sql + " AND patient_id = \(patientId)"
         } else {
             throw Problem.invalid(pointer: "query:invoiceId", "invoiceId or patientId is required")
+        }
+        if context.limitedLocations != nil {
+            // Only what happened to invoices of the caller's locations.
+            sql =
+                sql + " AND invoice_id IN (SELECT invoice_id FROM rm_invoices WHERE 1 = 1"
+                + context.locationFilter("location_id") + ")"
         }
         sql = sql + " ORDER BY occurred_at, seq LIMIT 1000"
         let entries = try environment.database.read { connection in

@@ -11,11 +11,14 @@ import Testing
 
 @Suite("Identity and access")
 struct AccessTests {
-    func token(_ platform: TestPlatform, roles: [Role], organization: String? = nil) throws -> String {
+    func token(
+        _ platform: TestPlatform, roles: [Role], organization: String? = nil, locations: [String] = []
+    ) throws -> String {
         let now = Int64(Date().timeIntervalSince1970)
         let claims = AccessClaims(
             iss: platform.platform.tokens.issuer, aud: platform.platform.tokens.audience, sub: "usr_test",
-            org: organization ?? platform.configuration.organizationId, roles: roles.map(\.rawValue), locations: [],
+            org: organization ?? platform.configuration.organizationId, roles: roles.map(\.rawValue),
+            locations: locations,
             iat: now, exp: now + 300, jti: Identifier.make("jti"))
         return try JWT.sign(claims, with: platform.platform.keys.active)
     }
@@ -78,6 +81,60 @@ struct AccessTests {
         let generated = platform.post(
             "/api/billing/generate", TestPlatform.specificationBody, headers: [("Authorization", "Bearer " + stranger)])
         #expect(try generated.decode(Problem.self).errors.map(\.pointer) == ["/patientId"])
+    }
+
+    @Test("a user limited to one location sees only that location's patients, invoices, claims and figures")
+    func locationScoping() throws {
+        let platform = try TestPlatform()
+        let andheri =
+            platform.post("/api/billing/generate", TestPlatform.specificationBody).object["id"] as? String ?? ""
+        try platform.platform.drainEvents()
+        let powaiOnly = [
+            ("Authorization", "Bearer " + (try token(platform, roles: [.admin], locations: ["loc_powai"])))
+        ]
+
+        #expect(platform.get("/api/patients/P10001", headers: powaiOnly).status == 404)
+        #expect(platform.get("/api/patients/P10003", headers: powaiOnly).status == 200)
+        let visible = (try platform.get("/api/patients", headers: powaiOnly).decode(PatientPage.self)).items.map(\.id)
+        #expect(visible == ["P10003"])
+        #expect(platform.get("/api/billing/invoices/\(andheri)", headers: powaiOnly).status == 404)
+        #expect(platform.get("/api/payments?invoiceId=\(andheri)", headers: powaiOnly).status == 404)
+
+        let elsewhere = platform.post(
+            "/api/billing/generate", TestPlatform.specificationBody, headers: powaiOnly)
+        #expect(try elsewhere.decode(Problem.self).errors.map(\.pointer) == ["/patientId"])
+        let body = TestPlatform.specificationBody.replacingOccurrences(of: "P10001", with: "P10003")
+        let powai = platform.post("/api/billing/generate", body, headers: powaiOnly)
+        #expect(powai.status == 201)
+        try platform.platform.drainEvents()
+
+        let invoices = try platform.get("/api/billing/invoices", headers: powaiOnly).decode(IdPage.self).items.map(\.id)
+        #expect(invoices == [powai.object["id"] as? String ?? "?"])
+        let claims = try platform.get("/api/claims", headers: powaiOnly).decode(IdPage.self).items
+        #expect(claims.count == 1)
+        let summary = try platform.get("/api/reporting/summary", headers: powaiOnly).decode([String: AnyNumber].self)
+        #expect(summary["invoiceCount"]?.value == 1)
+        #expect(platform.get("/api/reporting/summary?locationId=loc_andheri", headers: powaiOnly).status == 403)
+        let registration = platform.post(
+            "/api/patients",
+            #"{"locationId": "loc_andheri", "givenName": "A", "familyName": "B", "dateOfBirth": "1990-01-01", "sex": "female"}"#,
+            headers: powaiOnly)
+        #expect(registration.status == 403)
+        #expect(try registration.decode(Problem.self).errors.map(\.pointer) == ["/locationId"])
+    }
+
+    struct PatientPage: Decodable {
+        struct Item: Decodable { let id: String }
+        let items: [Item]
+    }
+    typealias IdPage = PatientPage
+
+    /// A JSON value read as a number when it is one.
+    struct AnyNumber: Decodable {
+        let value: Int?
+        init(from decoder: any Decoder) throws {
+            value = try? decoder.singleValueContainer().decode(Int.self)
+        }
     }
 
     @Test("login, refresh with rotation, reuse revokes the family, logout")
