@@ -53,6 +53,13 @@ public struct IdentityService: PlatformService {
             auth.post("/refresh", refresh)
             auth.post("/logout", logout)
         }
+        router.group("/api/identity/users") { users in
+            users.post("", invite)
+            users.get("", listUsers)
+            users.get("/{id}", readUser)
+            users.put("/{id}/access", setAccess)
+            users.post("/{id}/disable", disable)
+        }
         router.get("/.well-known/jwks.json") { _, _ in
             try .json([
                 "keys": environment.keys.publicKeys.values.map(\.jwk).sorted { $0["kid"] ?? "" < $1["kid"] ?? "" }
@@ -182,6 +189,123 @@ public struct IdentityService: PlatformService {
         return TokenPair(
             accessToken: try JWT.sign(claims, with: environment.keys.active), refreshToken: refreshToken,
             expiresIn: settings.accessLifetime, tokenType: "Bearer")
+    }
+
+    // MARK: User management (admins)
+
+    /// A user as admins see it: never the password hash.
+    struct UserView: Codable {
+        let id: String
+        let email: String
+        let roles: [String]
+        let locations: [String]
+        let disabled: Bool
+        var temporaryPassword: String?
+    }
+
+    struct AccessInput: Decodable {
+        var email: String?
+        var displayName: String?
+        var roles: [String]?
+        var locations: [String]?
+    }
+
+    static func validateAccess(_ input: AccessInput, _ validation: inout Validation) -> [Role] {
+        let roles = (input.roles ?? []).compactMap(Role.init(rawValue:))
+        validation.require(
+            input.roles != nil && !(input.roles ?? []).isEmpty && roles.count == input.roles?.count, "/roles",
+            "must list one or more of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+        for (index, location) in (input.locations ?? []).enumerated() {
+            validation.text(location, "/locations/\(index)", maxLength: 64)
+        }
+        return roles
+    }
+
+    /// Invites a user: the account gets a one-time temporary password, returned once in this
+    /// response for the admin to hand over.
+    func invite(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let input = try request.decode(AccessInput.self)
+        var validation = Validation()
+        validation.text(input.email, "/email", maxLength: 254)
+        validation.text(input.displayName, "/displayName")
+        let roles = IdentityService.validateAccess(input, &validation)
+        try validation.check()
+        let password = "tmp-" + SecureRandom.token().prefix(20)
+        let id = try IdentityService.createUser(
+            email: input.email ?? "", password: password, displayName: input.displayName ?? "",
+            organizationId: context.organizationId, roles: roles, locations: input.locations ?? [],
+            in: environment.database)
+        guard var view = try view(id, context) else { throw Problem.notFound("User \(id) does not exist.") }
+        view.temporaryPassword = password
+        return try .json(view, status: 201)
+    }
+
+    func listUsers(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let users = try environment.database.read { connection in
+            try connection.query(
+                "SELECT * FROM users WHERE organization_id = \(context.organizationId) ORDER BY email"
+            ).map { try IdentityService.user(from: $0, in: connection) }
+        }
+        return try .json([
+            "items": users.map {
+                UserView(id: $0.id, email: $0.email, roles: $0.roles, locations: $0.locations, disabled: $0.disabled)
+            }
+        ])
+    }
+
+    func readUser(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let id = context.parameter("id")
+        guard let view = try view(id, context) else { throw Problem.notFound("User \(id) does not exist.") }
+        return try .json(view)
+    }
+
+    /// Replaces a user's roles and locations (effective at their next token: within 15 minutes).
+    func setAccess(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let input = try request.decode(AccessInput.self)
+        var validation = Validation()
+        let roles = IdentityService.validateAccess(input, &validation)
+        try validation.check()
+        let id = context.parameter("id")
+        try environment.database.write { connection in
+            guard let user = try IdentityService.findUser(id: id, in: connection),
+                user.organizationId == context.organizationId
+            else { throw Problem.notFound("User \(id) does not exist.") }
+            try connection.execute("DELETE FROM user_roles WHERE user_id = \(id)")
+            try connection.execute("DELETE FROM user_locations WHERE user_id = \(id)")
+            for role in roles {
+                try connection.execute("INSERT INTO user_roles (user_id, role) VALUES (\(id), \(role.rawValue))")
+            }
+            for location in input.locations ?? [] {
+                try connection.execute("INSERT INTO user_locations (user_id, location_id) VALUES (\(id), \(location))")
+            }
+        }
+        guard let view = try view(id, context) else { throw Problem.notFound("User \(id) does not exist.") }
+        return try .json(view)
+    }
+
+    /// Disables a user: no more logins, and every refresh token is revoked (access tokens end
+    /// within their 15 minutes).
+    func disable(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let id = context.parameter("id")
+        try environment.database.write { connection in
+            guard let user = try IdentityService.findUser(id: id, in: connection),
+                user.organizationId == context.organizationId
+            else { throw Problem.notFound("User \(id) does not exist.") }
+            try connection.execute("UPDATE users SET disabled = 1 WHERE id = \(id)")
+            try connection.execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = \(id)")
+        }
+        guard let view = try view(id, context) else { throw Problem.notFound("User \(id) does not exist.") }
+        return try .json(view)
+    }
+
+    func view(_ id: String, _ context: RequestContext) throws -> UserView? {
+        try environment.database.read { connection in
+            guard let user = try IdentityService.findUser(id: id, in: connection),
+                user.organizationId == context.organizationId
+            else { return nil }
+            return UserView(
+                id: user.id, email: user.email, roles: user.roles, locations: user.locations, disabled: user.disabled)
+        }
     }
 
     // MARK: Users

@@ -63,6 +63,12 @@ public enum AccessPolicy {
         "GET /api/reporting/summary": [.admin, .biller, .accountant],
         "GET /api/reporting/timeline": [.admin, .biller, .accountant, .auditor],
 
+        "POST /api/identity/users": [.admin],
+        "GET /api/identity/users": [.admin],
+        "GET /api/identity/users/{id}": [.admin],
+        "PUT /api/identity/users/{id}/access": [.admin],
+        "POST /api/identity/users/{id}/disable": [.admin],
+
         "GET /api/events/dead-letters": [.admin],
         "POST /api/events/dead-letters/{eventId}/replay": [.admin],
     ]

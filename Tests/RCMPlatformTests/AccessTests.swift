@@ -208,3 +208,79 @@ enum IdentityServiceAccess {
             roles: roles, in: database)
     }
 }
+
+@Suite("User management")
+struct UserManagementTests {
+    @Test("admins invite, change access and disable users; disabled users cannot log in or refresh")
+    func lifecycle() throws {
+        let platform = try TestPlatform()
+        let invited = platform.post(
+            "/api/identity/users",
+            #"{"email": "Nurse@Clinic.example", "displayName": "Nurse", "roles": ["front_desk"], "locations": ["loc_powai"]}"#
+        )
+        #expect(invited.status == 201)
+        let id = try #require(invited.object["id"] as? String)
+        let password = try #require(invited.object["temporaryPassword"] as? String)
+        #expect(invited.object["locations"] as? [String] == ["loc_powai"])
+        #expect(try platform.json("/api/identity/users/\(id)")["temporaryPassword"] == nil)
+
+        let login = platform.post("/api/auth/login", #"{"email": "nurse@clinic.example", "password": "\#(password)"}"#)
+        #expect(login.status == 200)
+        let refresh = try #require(login.object["refreshToken"] as? String)
+
+        let changed = platform.request(
+            .PUT, "/api/identity/users/\(id)/access", headers: [("Content-Type", "application/json")],
+            body: #"{"roles": ["front_desk", "accountant"], "locations": []}"#)
+        #expect(changed.object["roles"] as? [String] == ["accountant", "front_desk"])
+        #expect(
+            platform.request(
+                .PUT, "/api/identity/users/\(id)/access", headers: [("Content-Type", "application/json")],
+                body: #"{"roles": ["owner"]}"#
+            ).status == 422)
+
+        #expect(platform.post("/api/identity/users/\(id)/disable", "").status == 200)
+        #expect(
+            platform.post("/api/auth/login", #"{"email": "nurse@clinic.example", "password": "\#(password)"}"#).status
+                == 401)
+        #expect(platform.post("/api/auth/refresh", #"{"refreshToken": "\#(refresh)"}"#).status == 401)
+        let users = try platform.json("/api/identity/users")["items"] as? [[String: Any]] ?? []
+        #expect(users.first { $0["id"] as? String == id }?["disabled"] as? Bool == true)
+        #expect(
+            platform.post(
+                "/api/identity/users",
+                #"{"email": "nurse@clinic.example", "displayName": "Again", "roles": ["clinician"]}"#
+            ).status == 409)
+    }
+}
+
+@Suite("Injection")
+struct InjectionTests {
+    static let hostile = ["' OR '1'='1", "'; DROP TABLE patients; --", "%", "_", "\\", "\u{0}x", "P10001' --"]
+
+    @Test("hostile text in every search parameter is data: no match, or a 422 naming it")
+    func searchParameters() throws {
+        let platform = try TestPlatform()
+        _ = platform.post("/api/billing/generate", TestPlatform.specificationBody)
+        try platform.platform.drainEvents()
+        let targets = [
+            "/api/patients?name=", "/api/patients?phone=", "/api/patients?mrn=", "/api/patients?dateOfBirth=",
+            "/api/billing/invoices?patientId=", "/api/claims?invoiceId=", "/api/claims?patientId=",
+            "/api/claims?status=", "/api/payments?invoiceId=", "/api/reporting/timeline?invoiceId=",
+            "/api/reporting/timeline?patientId=", "/api/reporting/summary?locationId=", "/api/reporting/summary?from=",
+            "/api/billing/charge-items?locationId=", "/api/insurance/patients/x/active-coverage?date=",
+        ]
+        for target in targets {
+            for text in Self.hostile {
+                let encoded = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                let response = platform.get(target + encoded)
+                #expect([200, 404, 422].contains(response.status), "\(target)\(text): \(response.status)")
+                if response.status == 200, let items = response.object["items"] as? [Any] {
+                    #expect(items.isEmpty, "\(target)\(text) matched something")
+                }
+            }
+        }
+        // Everything is still there.
+        #expect(platform.get("/api/patients/P10001").status == 200)
+        #expect((try platform.json("/api/billing/invoices")["items"] as? [Any])?.count == 1)
+    }
+}
