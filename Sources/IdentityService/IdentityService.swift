@@ -43,6 +43,8 @@ public struct IdentityService: PlatformService {
 
     let environment: ServiceEnvironment
     let hasher = PasswordHasher()
+    /// Per client address, for login, refresh and logout: 10 at once, then one every 6 seconds.
+    let limiter = RateLimiter(capacity: 10, perSecond: 1.0 / 6)
     public var consumer: (any EventConsumer)? { nil }
 
     public init(environment: ServiceEnvironment) { self.environment = environment }
@@ -77,6 +79,7 @@ public struct IdentityService: PlatformService {
     // MARK: Login
 
     func login(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        try limiter.take(request.remoteAddress)
         struct Credentials: Decodable {
             var email: String?
             var password: String?
@@ -134,6 +137,7 @@ public struct IdentityService: PlatformService {
     /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting one
     /// that was already used revokes its whole family (it has been stolen, or the client is broken).
     func refresh(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        try limiter.take(request.remoteAddress)
         let body = try request.decode(RefreshRequest.self)
         var validation = Validation()
         validation.text(body.refreshToken, "/refreshToken", maxLength: 200)
@@ -161,6 +165,7 @@ public struct IdentityService: PlatformService {
 
     /// Ends the session: the refresh token's family is revoked (access tokens expire by themselves).
     func logout(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        try limiter.take(request.remoteAddress)
         let body = try request.decode(RefreshRequest.self)
         let hash = Digest.sha256Hex(Array((body.refreshToken ?? "").utf8))
         try environment.database.write { connection in

@@ -9,8 +9,10 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var detail: String
     public var instance: String?
     public var errors: [FieldError]
-    /// Extra members carried to the client (for example the duplicate candidates of a 409).
+    /// The request id, so that a client can quote it.
     public var requestId: String?
+    /// Seconds to wait before retrying (a 429 or 503 sends it as `Retry-After` too).
+    public var retryAfter: Int?
 
     public init(type: String, title: String, status: Int, detail: String, errors: [FieldError] = []) {
         self.type = type

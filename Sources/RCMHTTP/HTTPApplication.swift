@@ -49,7 +49,19 @@ public struct HTTPApplication: Sendable {
             response = .problem(problem)
         }
         response.headers.set("X-Request-Id", requestId)
+        HTTPApplication.addSecurityHeaders(&response)
         return response
+    }
+
+    /// Headers every response carries: no MIME sniffing, no framing, no referrer, a content
+    /// security policy that allows nothing but same-origin resources, and no caching (responses
+    /// carry patient data; a response that sets its own Cache-Control keeps it).
+    static func addSecurityHeaders(_ response: inout HTTPResponse) {
+        response.headers.add("X-Content-Type-Options", "nosniff")
+        response.headers.add("X-Frame-Options", "DENY")
+        response.headers.add("Referrer-Policy", "no-referrer")
+        response.headers.add("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+        if response.headers["Cache-Control"] == nil { response.headers.add("Cache-Control", "no-store") }
     }
 
     /// Keeps a caller's request id when it is short and printable; otherwise makes one.

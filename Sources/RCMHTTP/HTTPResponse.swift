@@ -20,8 +20,9 @@ public struct HTTPResponse: Sendable {
     /// An RFC 9457 problem response.
     public static func problem(_ problem: Problem) -> HTTPResponse {
         let body = (try? JSON.encode(problem)) ?? Array(#"{"title":"Internal server error","status":500}"#.utf8)
-        return HTTPResponse(
-            status: problem.status, headers: HTTPHeaders([("Content-Type", "application/problem+json")]), body: body)
+        var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
+        if let seconds = problem.retryAfter { headers.add("Retry-After", String(seconds)) }
+        return HTTPResponse(status: problem.status, headers: headers, body: body)
     }
 
     /// Decodes a JSON body (for clients and tests).

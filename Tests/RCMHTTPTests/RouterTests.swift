@@ -134,6 +134,34 @@ struct RouterTests {
         #expect(try response.decode(Problem.self).instance == "/x")
     }
 
+    @Test("every response carries the security headers; no-store unless the handler says otherwise")
+    func securityHeaders() {
+        let app = makeApplication()
+        for response in [app.test(.GET, "/items/1"), app.test(.GET, "/nope")] {
+            #expect(response.headers["X-Content-Type-Options"] == "nosniff")
+            #expect(response.headers["X-Frame-Options"] == "DENY")
+            #expect(response.headers["Referrer-Policy"] == "no-referrer")
+            #expect(response.headers["Content-Security-Policy"]?.contains("frame-ancestors 'none'") == true)
+            #expect(response.headers["Cache-Control"] == "no-store")
+        }
+    }
+
+    @Test("a token bucket lets a burst through, then answers 429 with Retry-After until it refills")
+    func rateLimit() throws {
+        let limiter = RateLimiter(capacity: 3, perSecond: 0.5)
+        for _ in 0..<3 { try limiter.take("10.0.0.1", now: 1000) }
+        do {
+            try limiter.take("10.0.0.1", now: 1000)
+            Issue.record("not limited")
+        } catch let problem as Problem {
+            #expect(problem.status == 429)
+            #expect(problem.retryAfter == 2)
+            #expect(HTTPResponse.problem(problem).headers["Retry-After"] == "2")
+        }
+        try limiter.take("10.0.0.2", now: 1000)  // another client is not affected
+        try limiter.take("10.0.0.1", now: 1002)  // refilled after two seconds
+    }
+
     @Test("an oversized body is 413 before any handler runs")
     func oversized() {
         var limits = HTTPLimits()
