@@ -2,6 +2,7 @@ import Foundation
 import IdentityService
 import RCMCore
 import RCMEvents
+import RCMSecurity
 import RCMServiceKit
 import RCMStorage
 
@@ -16,6 +17,7 @@ public enum RCMCommand {
           rcm events dead-letters [options]   list events that could not be delivered
           rcm events replay EVENT_ID [options]  queue a dead-lettered event for delivery again
           rcm users create-admin --email E [options]  create an admin (password on standard input)
+          rcm audit verify [options]          check the audit trail's hash chain and signed checkpoints
 
         OPTIONS (each also from the environment variable shown)
           --host HOST          address to listen on (RCM_HOST, default 127.0.0.1)
@@ -72,6 +74,8 @@ public enum RCMCommand {
                 return try events(rest)
             case "users":
                 return try users(rest)
+            case "audit":
+                return try auditCommand(rest)
             default:
                 throw UsageError("unknown command '\(command)'; see rcm --help")
             }
@@ -115,6 +119,26 @@ public enum RCMCommand {
             email: email, password: password, displayName: "Administrator",
             organizationId: platform.configuration.organizationId, roles: [.admin], in: identity)
         say("Created the first admin, \(email).")
+    }
+
+    /// `rcm audit verify`: recomputes the hash chain and checks the signed checkpoints.
+    static func auditCommand(_ arguments: [String]) throws -> Int32 {
+        guard arguments.first == "verify" else { throw UsageError("audit needs 'verify'") }
+        let (configuration, help) = try parse(Array(arguments.dropFirst()))
+        if help {
+            print(usage)
+            return 0
+        }
+        let database = try Platform.openDatabase(configuration, service: "audit")
+        defer { database.close() }
+        let log = try AuditLog(database: database, keys: try KeyStore(directory: configuration.keysDirectory))
+        let result = try log.verify()
+        if let problem = result.problem {
+            say("audit trail BROKEN: \(problem) (\(result.entries) entries intact before it)")
+            return 2
+        }
+        say("audit trail intact: \(result.entries) entries, \(result.checkpoints) signed checkpoints")
+        return 0
     }
 
     /// `rcm users create-admin --email E`: the password is read from standard input (one line).

@@ -30,6 +30,8 @@ public final class Platform: Sendable {
     /// The token-signing keys, shared by every service of this installation.
     public let keys: KeyStore
     public let tokens: TokenSettings
+    /// The audit trail of this process's requests (its own database, `audit`).
+    public let audit: AuditLog
     let relays: [OutboxRelay]
     let server: HTTPServer
     let logger = Logger(label: "platform")
@@ -51,6 +53,9 @@ public final class Platform: Sendable {
         let router = RouterBuilder()
         let keys = try KeyStore(directory: configuration.keysDirectory)
         let tokens = TokenSettings()
+        let auditDatabase = try Platform.openDatabase(configuration, service: "audit")
+        let audit = try AuditLog(database: auditDatabase, keys: keys)
+        databases["audit"] = auditDatabase
         for type in hosted {
             let database = try Platform.openDatabase(configuration, service: type.name)
             try Migrator.migrate(database, type.migrations)
@@ -65,9 +70,9 @@ public final class Platform: Sendable {
             services[type.name] = service
             relays.append(OutboxRelay(outbox: outbox, transport: transport))
         }
-        Platform.registerOperations(router, databases: databases)
+        Platform.registerOperations(router, databases: databases, audit: audit)
 
-        let guardian = AccessGuard(keys: keys, settings: tokens)
+        let guardian = AccessGuard(keys: keys, settings: tokens, audit: audit)
         let application = HTTPApplication(router: router.build(wrapping: guardian.wrap), limits: configuration.limits)
         for type in Platform.serviceTypes {
             if services[type.name] != nil {
@@ -79,6 +84,7 @@ public final class Platform: Sendable {
         self.application = application
         self.keys = keys
         self.tokens = tokens
+        self.audit = audit
         self.databases = databases
         self.services = services
         self.relays = relays
@@ -150,6 +156,11 @@ public final class Platform: Sendable {
     public func shutdown() {
         server.shutdown()
         relays.forEach { $0.stop() }
+        do {
+            try audit.checkpoint()
+        } catch {
+            logger.error("could not sign the audit trail's head", ["error": String(describing: error)])
+        }
         databases.values.forEach { $0.close() }
         logger.info("stopped")
     }
@@ -173,14 +184,37 @@ public final class Platform: Sendable {
 
     // MARK: Health and operations
 
-    static func registerOperations(_ router: RouterBuilder, databases: [String: any Database]) {
+    static func registerOperations(_ router: RouterBuilder, databases all: [String: any Database], audit: AuditLog) {
+        let databases = all.filter { $0.key != "audit" }  // the services' databases, which have outboxes
+        router.get("/api/audit/events") { request, context in
+            var filter = AuditLog.Filter()
+            filter.actor = request.query["userId"]
+            filter.resourceType = request.query["resourceType"]
+            filter.resourceId = request.query["resourceId"] ?? request.query["patientId"]
+            filter.from = request.query["from"]
+            filter.to = request.query["to"]
+            if let after = request.query["cursor"] {
+                guard let seq = Int64(after) else { throw Problem.invalid(pointer: "query:cursor", "must be a number") }
+                filter.after = seq
+            }
+            let limit = Int(request.query["limit"] ?? "100") ?? -1
+            guard (1...1000).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 1000") }
+            filter.limit = limit
+            let events = try audit.events(organizationId: context.organizationId, filter)
+            struct Page: Encodable {
+                let items: [AuditEntry]
+                let nextCursor: String?
+            }
+            return try .json(
+                Page(items: events, nextCursor: events.count == limit ? events.last.map { String($0.seq) } : nil))
+        }
         let ok: [UInt8] = Array(#"{"status":"ok"}"#.utf8)
         router.get("/health/live") { _, _ in
             HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]), body: ok)
         }
         router.get("/health/ready") { _, _ in
             var checks: [String: String] = [:]
-            for (name, database) in databases { checks[name] = database.ping() ? "up" : "down" }
+            for (name, database) in all { checks[name] = database.ping() ? "up" : "down" }
             let ready = !checks.values.contains("down")
             struct Readiness: Encodable {
                 let status: String

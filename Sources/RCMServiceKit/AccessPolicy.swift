@@ -69,6 +69,8 @@ public enum AccessPolicy {
         "PUT /api/identity/users/{id}/access": [.admin],
         "POST /api/identity/users/{id}/disable": [.admin],
 
+        "GET /api/audit/events": [.admin, .auditor],
+
         "GET /api/events/dead-letters": [.admin],
         "POST /api/events/dead-letters/{eventId}/replay": [.admin],
     ]
@@ -105,29 +107,82 @@ public enum AccessPolicy {
 public struct AccessGuard: Sendable {
     let keys: KeyStore
     let settings: TokenSettings
+    let audit: AuditLog?
     let verified = VerifiedTokens()
 
-    public init(keys: KeyStore, settings: TokenSettings) {
+    public init(keys: KeyStore, settings: TokenSettings, audit: AuditLog? = nil) {
         self.keys = keys
         self.settings = settings
+        self.audit = audit
     }
 
+    /// Routes that are not audited: probes and public keys, which touch no data.
+    static let unaudited: Set<String> = ["GET /health/live", "GET /health/ready", "GET /.well-known/jwks.json"]
+
     public func wrap(_ route: RouteDescriptor, _ handler: @escaping Handler) -> Handler {
-        if AccessPolicy.publicRoutes.contains(AccessPolicy.key(route)) { return handler }
+        let key = AccessPolicy.key(route)
+        if AccessPolicy.publicRoutes.contains(key) {
+            if AccessGuard.unaudited.contains(key) { return handler }
+            return { request, context in
+                try audited(route, request, context, actor: "anonymous") { try handler(request, context) }
+            }
+        }
         let allowed = Set(AccessPolicy.allowedRoles(route).map(\.rawValue))
         return { request, context in
             var context = context
-            let principal = try authenticate(request)
-            guard !principal.roles.isDisjoint(with: allowed) else {
-                throw Problem(
-                    type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
-                    detail: "Your roles do not allow \(request.method.rawValue) \(route.pattern).")
+            let principal: Principal
+            do {
+                principal = try authenticate(request)
+            } catch let problem as Problem {
+                try? record(route, request, context, actor: "anonymous", outcome: problem.status)
+                throw problem
             }
             context.principal = principal
             context.organizationId = principal.organizationId
             context.authorization = request.headers["Authorization"]
-            return try handler(request, context)
+            return try audited(route, request, context, actor: principal.userId) {
+                guard !principal.roles.isDisjoint(with: allowed) else {
+                    throw Problem(
+                        type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
+                        detail: "Your roles do not allow \(request.method.rawValue) \(route.pattern).")
+                }
+                return try handler(request, context)
+            }
         }
+    }
+
+    /// Runs `body` and records its outcome in the audit trail, whether it answered or threw.
+    func audited(
+        _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String,
+        _ body: () throws -> HTTPResponse
+    ) throws -> HTTPResponse {
+        do {
+            let response = try body()
+            try record(route, request, context, actor: actor, outcome: response.status)
+            return response
+        } catch let problem as Problem {
+            try? record(route, request, context, actor: actor, outcome: problem.status)
+            throw problem
+        } catch {
+            try? record(route, request, context, actor: actor, outcome: 500)
+            throw error
+        }
+    }
+
+    /// The entry for one request: the route's area as the resource type, and the record it names
+    /// (a path parameter, or the invoice or patient a query asks about). Never patient data itself.
+    func record(
+        _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String, outcome: Int
+    ) throws {
+        guard let audit else { return }
+        let area = route.pattern.split(separator: "/").filter { $0 != "api" && !$0.hasPrefix("{") }.joined(
+            separator: "/")
+        let resourceId =
+            context.parameters.values.first ?? request.query["invoiceId"] ?? request.query["patientId"]
+        try audit.record(
+            organizationId: context.organizationId, actor: actor, action: AccessPolicy.key(route), resourceType: area,
+            resourceId: resourceId, outcome: outcome, ip: request.remoteAddress,
+            userAgent: request.headers["User-Agent"] ?? "", requestId: context.requestId)
     }
 
     public func authenticate(_ request: HTTPRequest) throws -> Principal {

@@ -284,3 +284,60 @@ struct InjectionTests {
         #expect((try platform.json("/api/billing/invoices")["items"] as? [Any])?.count == 1)
     }
 }
+
+@Suite("Audit trail")
+struct AuditTrailTests {
+    @Test("reads, writes, failed logins and denials are recorded with who, what and outcome, never patient data")
+    func recorded() throws {
+        let platform = try TestPlatform()
+        #expect(platform.get("/api/patients/P10001").status == 200)
+        #expect(
+            platform.post("/api/auth/login", #"{"email": "nobody@example.com", "password": "wrong"}"#).status == 401)
+        #expect(platform.app.test(.GET, "/api/patients/P10002").status == 401)
+        let events = try platform.platform.audit.events(organizationId: "org_demo", AuditLog.Filter())
+        let read = try #require(events.last { $0.action == "GET /api/patients/{id}" && $0.resourceId == "P10001" })
+        #expect(read.actor == "system")
+        #expect(read.outcome == 200)
+        #expect(read.resourceType == "patients")
+        // Before authentication there is no organization: such entries are the installation's.
+        let anonymous = try platform.platform.audit.events(organizationId: "", AuditLog.Filter())
+        #expect(
+            anonymous.contains { $0.action == "POST /api/auth/login" && $0.outcome == 401 && $0.actor == "anonymous" })
+        #expect(anonymous.contains { $0.action == "GET /api/patients/{id}" && $0.outcome == 401 })
+        let everything = try JSON.encodeString(events)
+        #expect(!everything.contains("Asha") && !everything.contains("98200"))
+
+        let auditor = platform.get("/api/audit/events?resourceId=P10001")
+        #expect(auditor.status == 200)
+        #expect(
+            (auditor.object["items"] as? [[String: Any]])?.allSatisfy { $0["resourceId"] as? String == "P10001" }
+                == true)
+        #expect(try platform.platform.audit.verify().problem == nil)
+    }
+
+    @Test("editing, deleting or truncating entries is detected, naming the entry")
+    func tampering() throws {
+        let platform = try TestPlatform()
+        for _ in 0..<5 { _ = platform.get("/api/patients/P10001") }
+        try platform.platform.audit.checkpoint()
+        let audit = platform.platform.audit
+        let database = try #require(platform.platform.databases["audit"])
+        let intact = try audit.verify()
+        #expect(intact.problem == nil && intact.entries > 5 && intact.checkpoints >= 1)
+
+        try database.write { try $0.execute("UPDATE audit_events SET actor = 'usr_someone_else' WHERE seq = 3") }
+        #expect(try audit.verify().problem == "entry 3 was altered (hash mismatch)")
+        try database.write { try $0.execute("DELETE FROM audit_events WHERE seq = 3") }
+        #expect(try audit.verify().problem == "entry 3 is missing (next is 4)")
+
+        let fresh = try TestPlatform()
+        for _ in 0..<5 { _ = fresh.get("/api/patients/P10001") }
+        try fresh.platform.audit.checkpoint()
+        let last = try fresh.platform.audit.verify().entries
+        let freshDatabase = try #require(fresh.platform.databases["audit"])
+        try freshDatabase.write { try $0.execute("DELETE FROM audit_events WHERE seq >= \(last - 1)") }
+        #expect(
+            try fresh.platform.audit.verify().problem
+                == "the trail was truncated: checkpoint \(last) signed \(last) entries, \(last - 2) remain")
+    }
+}

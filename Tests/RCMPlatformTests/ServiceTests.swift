@@ -89,7 +89,7 @@ struct ServiceTests {
         #expect(platform.get("/health/live").status == 200)
         let ready = platform.get("/health/ready")
         #expect(ready.status == 200)
-        #expect((ready.object["databases"] as? [String: String])?.count == 7)
+        #expect((ready.object["databases"] as? [String: String])?.count == 8)
     }
 
     @Test("operators list dead letters and replay them, over HTTP and with the rcm command")

@@ -1,0 +1,232 @@
+import Foundation
+import RCMCore
+import RCMHTTP
+import RCMSecurity
+import RCMStorage
+import Synchronization
+
+/// One thing that happened: who did what to which record, from where, with what outcome. Never
+/// the values of patient data: only identifiers.
+public struct AuditEntry: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var occurredAt: String
+    public var organizationId: String
+    /// The user's id, `anonymous` before authentication, `system` for the installation's own work.
+    public var actor: String
+    /// `METHOD route`, such as `GET /api/patients/{id}`.
+    public var action: String
+    public var resourceType: String
+    public var resourceId: String?
+    /// The HTTP status the action ended with (401 and 403 are denials).
+    public var outcome: Int
+    public var ip: String
+    public var userAgent: String
+    public var requestId: String
+    public var hash: String
+}
+
+/// The append-only, hash-chained audit trail. Each entry's hash covers its fields and the previous
+/// entry's hash, so editing or deleting an entry breaks the chain from there on; every
+/// `checkpointEvery` entries the chain head and count are signed with the installation's ES256 key,
+/// so truncating the trail (or rewriting it wholesale) is detected too.
+public final class AuditLog: Sendable {
+    let database: any Database
+    let keys: KeyStore
+    let checkpointEvery: Int64
+    /// The last entry's sequence number and hash: entries are written one at a time.
+    private let head: Mutex<(seq: Int64, hash: String)?>
+
+    public static let migrations = [
+        Migration(
+            1, "audit trail",
+            [
+                """
+                CREATE TABLE audit_events (
+                    seq BIGINT PRIMARY KEY, occurred_at TEXT NOT NULL, organization_id TEXT NOT NULL,
+                    actor TEXT NOT NULL, action TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT,
+                    outcome INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL, request_id TEXT NOT NULL,
+                    hash TEXT NOT NULL)
+                """,
+                "CREATE INDEX audit_events_resource ON audit_events (organization_id, resource_type, resource_id)",
+                "CREATE INDEX audit_events_actor ON audit_events (organization_id, actor)",
+                """
+                CREATE TABLE audit_checkpoints (
+                    count BIGINT PRIMARY KEY, head_hash TEXT NOT NULL, kid TEXT NOT NULL, signature TEXT NOT NULL,
+                    created_at TEXT NOT NULL)
+                """,
+            ])
+    ]
+
+    static let genesis = String(repeating: "0", count: 64)
+
+    public init(database: any Database, keys: KeyStore, checkpointEvery: Int64 = 100) throws {
+        self.database = database
+        self.keys = keys
+        self.checkpointEvery = checkpointEvery
+        try Migrator.migrate(database, AuditLog.migrations)
+        let last = try database.read { connection in
+            try connection.queryFirst("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        }
+        head = Mutex(try last.map { (try $0.int64("seq"), try $0.string("hash")) })
+    }
+
+    /// Appends one entry (and a signed checkpoint when one is due).
+    public func record(
+        organizationId: String, actor: String, action: String, resourceType: String, resourceId: String?,
+        outcome: Int, ip: String, userAgent: String, requestId: String
+    ) throws {
+        try head.withLock { head in
+            let previous = head ?? (0, AuditLog.genesis)
+            var entry = AuditEntry(
+                seq: previous.seq + 1, occurredAt: Timestamp.now(), organizationId: organizationId, actor: actor,
+                action: action, resourceType: resourceType, resourceId: resourceId, outcome: outcome,
+                ip: String(ip.prefix(64)), userAgent: String(userAgent.prefix(256)), requestId: requestId, hash: "")
+            entry.hash = AuditLog.hash(entry, previous: previous.hash)
+            let checkpoint = entry.seq % checkpointEvery == 0 ? try signature(count: entry.seq, head: entry.hash) : nil
+            try database.write { connection in
+                try connection.execute(
+                    """
+                    INSERT INTO audit_events (seq, occurred_at, organization_id, actor, action, resource_type, resource_id,
+                        outcome, ip, user_agent, request_id, hash)
+                    VALUES (\(entry.seq), \(entry.occurredAt), \(entry.organizationId), \(entry.actor), \(entry.action),
+                        \(entry.resourceType), \(entry.resourceId), \(entry.outcome), \(entry.ip), \(entry.userAgent),
+                        \(entry.requestId), \(entry.hash))
+                    """)
+                if let checkpoint {
+                    try connection.execute(
+                        """
+                        INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
+                        VALUES (\(entry.seq), \(entry.hash), \(checkpoint.kid), \(checkpoint.signature), \(Timestamp.now()))
+                        """)
+                }
+            }
+            head = (entry.seq, entry.hash)
+        }
+    }
+
+    /// Signs the current head now (at shutdown, so that a truncation after the last periodic
+    /// checkpoint is caught as well).
+    public func checkpoint() throws {
+        try head.withLock { head in
+            guard let head else { return }
+            let exists = try database.read {
+                try $0.queryFirst("SELECT count FROM audit_checkpoints WHERE count = \(head.seq)") != nil
+            }
+            guard !exists else { return }
+            let signed = try signature(count: head.seq, head: head.hash)
+            try database.write { connection in
+                try connection.execute(
+                    """
+                    INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
+                    VALUES (\(head.seq), \(head.hash), \(signed.kid), \(signed.signature), \(Timestamp.now()))
+                    """)
+            }
+        }
+    }
+
+    func signature(count: Int64, head: String) throws -> (kid: String, signature: String) {
+        let key = keys.active
+        return (key.kid, Base64URL.encode(try key.sign(Array("\(count)|\(head)".utf8))))
+    }
+
+    static func hash(_ entry: AuditEntry, previous: String) -> String {
+        let fields = [
+            previous, String(entry.seq), entry.occurredAt, entry.organizationId, entry.actor, entry.action,
+            entry.resourceType, entry.resourceId ?? "", String(entry.outcome), entry.ip, entry.userAgent,
+            entry.requestId,
+        ]
+        return Digest.sha256Hex(Array(fields.joined(separator: "\u{1F}").utf8))
+    }
+
+    /// What `verify()` found.
+    public struct Verification: Sendable, Equatable {
+        public var entries: Int64
+        public var checkpoints: Int
+        /// The first problem, naming the entry; nil when the trail is intact.
+        public var problem: String?
+    }
+
+    /// Recomputes the chain and checks every checkpoint's signature, count and head.
+    public func verify() throws -> Verification {
+        let publicKeys = keys.publicKeys
+        return try database.read { connection in
+            var previous = AuditLog.genesis
+            var expected: Int64 = 1
+            var hashes: [Int64: String] = [:]
+            for row in try connection.query("SELECT * FROM audit_events ORDER BY seq") {
+                let entry = try AuditLog.entry(from: row)
+                guard entry.seq == expected else {
+                    return Verification(
+                        entries: expected - 1, checkpoints: 0,
+                        problem: "entry \(expected) is missing (next is \(entry.seq))")
+                }
+                guard AuditLog.hash(entry, previous: previous) == entry.hash else {
+                    return Verification(
+                        entries: expected - 1, checkpoints: 0, problem: "entry \(entry.seq) was altered (hash mismatch)"
+                    )
+                }
+                hashes[entry.seq] = entry.hash
+                previous = entry.hash
+                expected += 1
+            }
+            let count = expected - 1
+            var checked = 0
+            for row in try connection.query("SELECT * FROM audit_checkpoints ORDER BY count") {
+                let at = try row.int64("count")
+                let head = try row.string("head_hash")
+                guard let key = publicKeys[try row.string("kid")],
+                    let signature = Base64URL.decode(try row.string("signature")),
+                    key.verify(signature, of: Array("\(at)|\(head)".utf8))
+                else {
+                    return Verification(
+                        entries: count, checkpoints: checked, problem: "checkpoint at \(at) has a bad signature")
+                }
+                guard at <= count else {
+                    return Verification(
+                        entries: count, checkpoints: checked,
+                        problem: "the trail was truncated: checkpoint \(at) signed \(at) entries, \(count) remain")
+                }
+                guard hashes[at] == head else {
+                    return Verification(
+                        entries: count, checkpoints: checked,
+                        problem: "entry \(at) does not match its signed checkpoint")
+                }
+                checked += 1
+            }
+            return Verification(entries: count, checkpoints: checked, problem: nil)
+        }
+    }
+
+    public struct Filter: Sendable {
+        public var actor: String?
+        public var resourceType: String?
+        public var resourceId: String?
+        public var from: String?
+        public var to: String?
+        public var after: Int64?
+        public var limit: Int = 100
+        public init() {}
+    }
+
+    public func events(organizationId: String, _ filter: Filter) throws -> [AuditEntry] {
+        var sql: SQL = "SELECT * FROM audit_events WHERE organization_id = \(organizationId)"
+        if let actor = filter.actor { sql = sql + " AND actor = \(actor)" }
+        if let type = filter.resourceType { sql = sql + " AND resource_type = \(type)" }
+        if let id = filter.resourceId { sql = sql + " AND resource_id = \(id)" }
+        if let from = filter.from { sql = sql + " AND occurred_at >= \(from)" }
+        if let to = filter.to { sql = sql + " AND occurred_at < \(to)" }
+        if let after = filter.after { sql = sql + " AND seq > \(after)" }
+        sql = sql + " ORDER BY seq LIMIT \(filter.limit)"
+        return try database.read { try $0.query(sql).map(AuditLog.entry(from:)) }
+    }
+
+    static func entry(from row: Row) throws -> AuditEntry {
+        AuditEntry(
+            seq: try row.int64("seq"), occurredAt: try row.string("occurred_at"),
+            organizationId: try row.string("organization_id"), actor: try row.string("actor"),
+            action: try row.string("action"), resourceType: try row.string("resource_type"),
+            resourceId: row.optionalString("resource_id"), outcome: try row.int("outcome"), ip: try row.string("ip"),
+            userAgent: try row.string("user_agent"), requestId: try row.string("request_id"),
+            hash: try row.string("hash"))
+    }
+}
