@@ -29,12 +29,27 @@ public struct AuditEntry: Codable, Sendable, Equatable {
 /// entry's hash, so editing or deleting an entry breaks the chain from there on; every
 /// `checkpointEvery` entries the chain head and count are signed with the installation's ES256 key,
 /// so truncating the trail (or rewriting it wholesale) is detected too.
-public final class AuditLog: Sendable {
+public final class AuditLog: @unchecked Sendable {
     let database: any Database
     let keys: KeyStore
     let checkpointEvery: Int64
-    /// The last entry's sequence number and hash: entries are written one at a time.
-    private let head: Mutex<(seq: Int64, hash: String)?>
+
+    /// Group commit: a request's entry is chained in memory, then written together with the other
+    /// requests' entries that arrived meanwhile, in one transaction; each request returns only
+    /// once its entry is committed (so nothing answered goes unaudited, even on a crash).
+    private let condition = NSCondition()
+    private struct Pending {
+        let entry: AuditEntry
+        let checkpoint: (kid: String, signature: String)?
+    }
+    private var pending: [Pending] = []
+    private var writing = false
+    /// The last entry chained (committed or pending), and the last one committed.
+    private var head: (seq: Int64, hash: String)
+    private var committed: (seq: Int64, hash: String)
+    /// Set when a write fails: the log then refuses everything (fail closed: what cannot be
+    /// audited is not done) until the process restarts and reloads the committed head.
+    private var broken = false
 
     public static let migrations = [
         Migration(
@@ -67,23 +82,61 @@ public final class AuditLog: Sendable {
         let last = try database.read { connection in
             try connection.queryFirst("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         }
-        head = Mutex(try last.map { (try $0.int64("seq"), try $0.string("hash")) })
+        let start = try last.map { (try $0.int64("seq"), try $0.string("hash")) } ?? (0, AuditLog.genesis)
+        head = start
+        committed = start
     }
 
-    /// Appends one entry (and a signed checkpoint when one is due).
+    public struct WriteFailed: Error, CustomStringConvertible {
+        public var description: String { "the audit trail could not be written" }
+    }
+
+    /// Appends one entry (and a signed checkpoint when one is due); returns once it is committed.
     public func record(
         organizationId: String, actor: String, action: String, resourceType: String, resourceId: String?,
         outcome: Int, ip: String, userAgent: String, requestId: String
     ) throws {
-        try head.withLock { head in
-            let previous = head ?? (0, AuditLog.genesis)
-            var entry = AuditEntry(
-                seq: previous.seq + 1, occurredAt: Timestamp.now(), organizationId: organizationId, actor: actor,
-                action: action, resourceType: resourceType, resourceId: resourceId, outcome: outcome,
-                ip: String(ip.prefix(64)), userAgent: String(userAgent.prefix(256)), requestId: requestId, hash: "")
-            entry.hash = AuditLog.hash(entry, previous: previous.hash)
-            let checkpoint = entry.seq % checkpointEvery == 0 ? try signature(count: entry.seq, head: entry.hash) : nil
-            try database.write { connection in
+        condition.lock()
+        defer { condition.unlock() }
+        if broken { throw WriteFailed() }
+        var entry = AuditEntry(
+            seq: head.seq + 1, occurredAt: Timestamp.now(), organizationId: organizationId, actor: actor,
+            action: action, resourceType: resourceType, resourceId: resourceId, outcome: outcome,
+            ip: String(ip.prefix(64)), userAgent: String(userAgent.prefix(256)), requestId: requestId, hash: "")
+        entry.hash = AuditLog.hash(entry, previous: head.hash)
+        let checkpoint = entry.seq % checkpointEvery == 0 ? try signature(count: entry.seq, head: entry.hash) : nil
+        pending.append(Pending(entry: entry, checkpoint: checkpoint))
+        head = (entry.seq, entry.hash)
+        let mine = entry.seq
+        while committed.seq < mine {
+            if broken { throw WriteFailed() }
+            if writing {
+                condition.wait()
+                continue
+            }
+            writing = true
+            let batch = pending
+            pending = []
+            condition.unlock()
+            let succeeded = (try? write(batch)) != nil
+            condition.lock()
+            writing = false
+            if let last = batch.last?.entry {
+                if succeeded {
+                    committed = (last.seq, last.hash)
+                } else {
+                    broken = true
+                    pending = []
+                }
+            }
+            condition.broadcast()
+        }
+    }
+
+    private func write(_ batch: [Pending]) throws {
+        try database.write { connection in
+            for item in batch {
+                let entry = item.entry
                 try connection.execute(
                     """
                     INSERT INTO audit_events (seq, occurred_at, organization_id, actor, action, resource_type, resource_id,
@@ -92,7 +145,7 @@ public final class AuditLog: Sendable {
                         \(entry.resourceType), \(entry.resourceId), \(entry.outcome), \(entry.ip), \(entry.userAgent),
                         \(entry.requestId), \(entry.hash))
                     """)
-                if let checkpoint {
+                if let checkpoint = item.checkpoint {
                     try connection.execute(
                         """
                         INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
@@ -100,27 +153,28 @@ public final class AuditLog: Sendable {
                         """)
                 }
             }
-            head = (entry.seq, entry.hash)
         }
     }
 
-    /// Signs the current head now (at shutdown, so that a truncation after the last periodic
+    /// Signs the committed head now (at shutdown, so that a truncation after the last periodic
     /// checkpoint is caught as well).
     public func checkpoint() throws {
-        try head.withLock { head in
-            guard let head else { return }
-            let exists = try database.read {
-                try $0.queryFirst("SELECT count FROM audit_checkpoints WHERE count = \(head.seq)") != nil
-            }
-            guard !exists else { return }
-            let signed = try signature(count: head.seq, head: head.hash)
-            try database.write { connection in
-                try connection.execute(
-                    """
-                    INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
-                    VALUES (\(head.seq), \(head.hash), \(signed.kid), \(signed.signature), \(Timestamp.now()))
-                    """)
-            }
+        condition.lock()
+        defer { condition.unlock() }
+        while writing || !pending.isEmpty { condition.wait() }
+        let current = committed
+        guard current.seq > 0 else { return }
+        let exists = try database.read {
+            try $0.queryFirst("SELECT count FROM audit_checkpoints WHERE count = \(current.seq)") != nil
+        }
+        guard !exists else { return }
+        let signed = try signature(count: current.seq, head: current.hash)
+        try database.write { connection in
+            try connection.execute(
+                """
+                INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
+                VALUES (\(current.seq), \(current.hash), \(signed.kid), \(signed.signature), \(Timestamp.now()))
+                """)
         }
     }
 
