@@ -46,6 +46,9 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     public var body: [UInt8]
     public var remoteAddress: String
+    /// True for a call one service makes to another inside this process while serving a request;
+    /// never true for anything that came over a socket.
+    public var isInProcessCall = false
 
     public init(
         method: HTTPMethod, path: String, query: [String: String] = [:], headers: HTTPHeaders = HTTPHeaders(),

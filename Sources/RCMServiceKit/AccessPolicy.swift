@@ -182,7 +182,8 @@ public struct AccessGuard: Sendable {
         try audit.record(
             organizationId: context.organizationId, actor: actor, action: AccessPolicy.key(route), resourceType: area,
             resourceId: resourceId, outcome: outcome, ip: request.remoteAddress,
-            userAgent: request.headers["User-Agent"] ?? "", requestId: context.requestId)
+            userAgent: request.headers["User-Agent"] ?? "", requestId: context.requestId,
+            deferred: request.isInProcessCall)
     }
 
     public func authenticate(_ request: HTTPRequest) throws -> Principal {

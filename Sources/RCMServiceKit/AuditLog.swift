@@ -91,10 +91,12 @@ public final class AuditLog: @unchecked Sendable {
         public var description: String { "the audit trail could not be written" }
     }
 
-    /// Appends one entry (and a signed checkpoint when one is due); returns once it is committed.
+    /// Appends one entry (and a signed checkpoint when one is due); returns once it is committed,
+    /// unless `deferred`: an in-process call made while serving another request is committed with
+    /// that request's own entry, which comes after it in the chain, before that request answers.
     public func record(
         organizationId: String, actor: String, action: String, resourceType: String, resourceId: String?,
-        outcome: Int, ip: String, userAgent: String, requestId: String
+        outcome: Int, ip: String, userAgent: String, requestId: String, deferred: Bool = false
     ) throws {
         condition.lock()
         defer { condition.unlock() }
@@ -107,7 +109,13 @@ public final class AuditLog: @unchecked Sendable {
         let checkpoint = entry.seq % checkpointEvery == 0 ? try signature(count: entry.seq, head: entry.hash) : nil
         pending.append(Pending(entry: entry, checkpoint: checkpoint))
         head = (entry.seq, entry.hash)
-        let mine = entry.seq
+        if deferred { return }
+        try waitForCommit(upTo: entry.seq)
+    }
+
+    /// Waits until everything up to `seq` is committed, writing the pending batch when no one else is.
+    /// Called with the condition's lock held.
+    private func waitForCommit(upTo mine: Int64) throws {
         while committed.seq < mine {
             if broken { throw WriteFailed() }
             if writing {
@@ -161,7 +169,7 @@ public final class AuditLog: @unchecked Sendable {
     public func checkpoint() throws {
         condition.lock()
         defer { condition.unlock() }
-        while writing || !pending.isEmpty { condition.wait() }
+        try waitForCommit(upTo: head.seq)
         let current = committed
         guard current.seq > 0 else { return }
         let exists = try database.read {

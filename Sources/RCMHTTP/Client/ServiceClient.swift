@@ -35,7 +35,11 @@ public struct InProcessServiceClient: ServiceClient {
 
     public init(application: HTTPApplication) { self.application = application }
 
-    public func send(_ request: HTTPRequest) throws -> HTTPResponse { application.respond(to: request) }
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        var request = request
+        request.isInProcessCall = true
+        return application.respond(to: request)
+    }
 }
 
 /// Calls another process over HTTP with `URLSession`; the calling server thread waits for the answer.
