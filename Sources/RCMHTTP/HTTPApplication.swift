@@ -49,7 +49,8 @@ public struct HTTPApplication: Sendable {
             response = .problem(problem)
         }
         response.headers.set("X-Request-Id", requestId)
-        HTTPApplication.addSecurityHeaders(&response)
+        // Liveness and readiness probes carry no data and are hit by load balancers many times a second.
+        if !request.path.hasPrefix("/health/") { HTTPApplication.addSecurityHeaders(&response) }
         return response
     }
 
@@ -57,12 +58,15 @@ public struct HTTPApplication: Sendable {
     /// security policy that allows nothing but same-origin resources, and no caching (responses
     /// carry patient data; a response that sets its own Cache-Control keeps it).
     static func addSecurityHeaders(_ response: inout HTTPResponse) {
-        response.headers.add("X-Content-Type-Options", "nosniff")
-        response.headers.add("X-Frame-Options", "DENY")
-        response.headers.add("Referrer-Policy", "no-referrer")
-        response.headers.add("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-        if response.headers["Cache-Control"] == nil { response.headers.add("Cache-Control", "no-store") }
+        let hasCacheControl = response.headers["Cache-Control"] != nil
+        for (name, value) in securityHeaders { response.headers.add(name, value) }
+        if !hasCacheControl { response.headers.add("Cache-Control", "no-store") }
     }
+
+    static let securityHeaders = [
+        ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+        ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ]
 
     /// Keeps a caller's request id when it is short and printable; otherwise makes one.
     static func requestId(from header: String?) -> String {
