@@ -34,6 +34,15 @@ public struct IdentityService: PlatformService {
                 """,
                 "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id)",
             ]),
+        Migration(
+            2, "oauth clients",
+            [
+                """
+                CREATE TABLE oauth_clients (
+                    client_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, name TEXT NOT NULL,
+                    secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, disabled INTEGER NOT NULL, created_at TEXT NOT NULL)
+                """
+            ]),
         Outbox.migration, Idempotency.migration,
     ]
 
@@ -54,7 +63,9 @@ public struct IdentityService: PlatformService {
             auth.post("/login", login)
             auth.post("/refresh", refresh)
             auth.post("/logout", logout)
+            auth.post("/token", token)
         }
+        router.post("/api/identity/clients", registerClient)
         router.group("/api/identity/users") { users in
             users.post("", invite)
             users.get("", listUsers)
@@ -194,6 +205,120 @@ public struct IdentityService: PlatformService {
         return TokenPair(
             accessToken: try JWT.sign(claims, with: environment.keys.active), refreshToken: refreshToken,
             expiresIn: settings.accessLifetime, tokenType: "Bearer")
+    }
+
+    // MARK: OAuth2 client credentials (RFC 6749 §4.4)
+
+    /// Registers a machine client (a clearinghouse callback, an integration). Its scopes are the
+    /// roles its tokens may carry; the secret is shown once, here, and stored only as a hash.
+    func registerClient(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        struct ClientInput: Decodable {
+            var name: String?
+            var scopes: [String]?
+        }
+        let input = try request.decode(ClientInput.self)
+        var validation = Validation()
+        validation.text(input.name, "/name")
+        let scopes = (input.scopes ?? []).compactMap(Role.init(rawValue:))
+        validation.require(
+            !scopes.isEmpty && scopes.count == input.scopes?.count && !scopes.contains(.admin), "/scopes",
+            "must list one or more roles other than admin")
+        try validation.check()
+        let clientId = Identifier.make("cli")
+        let secret = SecureRandom.token()
+        let hash = try hasher.hash(secret)
+        try environment.database.write { connection in
+            try connection.execute(
+                """
+                INSERT INTO oauth_clients (client_id, organization_id, name, secret_hash, scopes, disabled, created_at)
+                VALUES (\(clientId), \(context.organizationId), \(input.name ?? ""), \(hash),
+                    \(scopes.map(\.rawValue).joined(separator: " ")), 0, \(Timestamp.now()))
+                """)
+        }
+        return try .json(
+            ["clientId": clientId, "clientSecret": secret, "scope": scopes.map(\.rawValue).joined(separator: " ")],
+            status: 201)
+    }
+
+    /// `POST /api/auth/token` with `grant_type=client_credentials`, form-encoded, the client
+    /// authenticated by HTTP Basic or by `client_id` and `client_secret` in the form. Errors are
+    /// RFC 6749's (`{"error": "invalid_client"}`), as OAuth2 clients expect.
+    func token(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        try limiter.take(request.remoteAddress)
+        func oauthError(_ code: String, _ description: String, status: Int = 400) -> HTTPResponse {
+            var response =
+                (try? HTTPResponse.json(["error": code, "error_description": description], status: status))
+                ?? HTTPResponse(status: status)
+            response.headers.add("Cache-Control", "no-store")
+            if status == 401 { response.headers.add("WWW-Authenticate", #"Basic realm="rcm""#) }
+            return response
+        }
+        let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+            return oauthError("invalid_request", "the body must be application/x-www-form-urlencoded")
+        }
+        let form = IdentityService.parseForm(request.body)
+        guard form["grant_type"] == "client_credentials" else {
+            return oauthError("unsupported_grant_type", "only client_credentials is supported")
+        }
+        var clientId = form["client_id"]
+        var secret = form["client_secret"]
+        if let basic = request.headers["Authorization"], basic.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(basic.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) }),
+            let colon = decoded.firstIndex(of: ":")
+        {
+            clientId = String(decoded[..<colon]).removingPercentEncoding
+            secret = String(decoded[decoded.index(after: colon)...]).removingPercentEncoding
+        }
+        guard let clientId, let secret else {
+            return oauthError("invalid_client", "client authentication failed", status: 401)
+        }
+        let row = try environment.database.read {
+            try $0.queryFirst("SELECT * FROM oauth_clients WHERE client_id = \(clientId)")
+        }
+        guard let row, hasher.verify(secret, against: try row.string("secret_hash")), try !row.bool("disabled") else {
+            if row == nil { _ = hasher.verify(secret, against: IdentityService.decoyHash) }
+            return oauthError("invalid_client", "client authentication failed", status: 401)
+        }
+        let allowed = try row.string("scopes").split(separator: " ").map(String.init)
+        let requested = form["scope"].map { $0.split(separator: " ").map(String.init) } ?? allowed
+        guard !requested.isEmpty, Set(requested).isSubset(of: Set(allowed)) else {
+            return oauthError("invalid_scope", "the client may ask for: \(allowed.joined(separator: " "))")
+        }
+        let settings = environment.tokens
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(
+            iss: settings.issuer, aud: settings.audience, sub: clientId, org: try row.string("organization_id"),
+            roles: requested, locations: [], iat: now, exp: now + settings.accessLifetime, jti: Identifier.make("jti"))
+        var response = try HTTPResponse.json(
+            TokenResponse(
+                access_token: try JWT.sign(claims, with: environment.keys.active), token_type: "Bearer",
+                expires_in: settings.accessLifetime, scope: requested.joined(separator: " ")))
+        response.headers.add("Cache-Control", "no-store")
+        return response
+    }
+
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    /// RFC 6749 §5.1 names its members in snake case.
+    struct TokenResponse: Encodable {
+        let access_token: String
+        let token_type: String
+        let expires_in: Int64
+        let scope: String
+    }
+
+    /// `application/x-www-form-urlencoded` pairs.
+    static func parseForm(_ body: [UInt8]) -> [String: String] {
+        var form: [String: String] = [:]
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            func decode(_ text: Substring) -> String {
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            let key = decode(parts[0])
+            if form[key] == nil { form[key] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return form
     }
 
     // MARK: User management (admins)

@@ -24,7 +24,7 @@ public enum AccessPolicy {
     /// Routes anyone may call, without a token.
     public static let publicRoutes: Set<String> = [
         "GET /health/live", "GET /health/ready", "POST /api/auth/login", "POST /api/auth/refresh",
-        "POST /api/auth/logout", "GET /.well-known/jwks.json",
+        "POST /api/auth/logout", "POST /api/auth/token", "GET /.well-known/jwks.json",
     ]
 
     private static let everyoneButAuditor: Set<Role> = [.admin, .frontDesk, .clinician, .biller, .accountant]
@@ -63,6 +63,7 @@ public enum AccessPolicy {
         "GET /api/reporting/summary": [.admin, .biller, .accountant],
         "GET /api/reporting/timeline": [.admin, .biller, .accountant, .auditor],
 
+        "POST /api/identity/clients": [.admin],
         "POST /api/identity/users": [.admin],
         "GET /api/identity/users": [.admin],
         "GET /api/identity/users/{id}": [.admin],

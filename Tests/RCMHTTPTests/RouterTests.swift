@@ -134,7 +134,8 @@ struct RouterTests {
         #expect(try response.decode(Problem.self).instance == "/x")
     }
 
-    @Test("every response but the health probes carries the security headers; no-store unless the handler says otherwise")
+    @Test(
+        "every response but the health probes carries the security headers; no-store unless the handler says otherwise")
     func securityHeaders() {
         let app = makeApplication()
         for response in [app.test(.GET, "/items/1"), app.test(.GET, "/nope")] {

@@ -341,3 +341,49 @@ struct AuditTrailTests {
                 == "the trail was truncated: checkpoint \(last) signed \(last) entries, \(last - 2) remain")
     }
 }
+
+@Suite("OAuth2 client credentials")
+struct ClientCredentialsTests {
+    func form(_ platform: TestPlatform, _ body: String, basic: String? = nil) -> HTTPResponse {
+        var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", "")]
+        if let basic { headers[1] = ("Authorization", "Basic " + Data(basic.utf8).base64EncodedString()) }
+        return platform.app.test(
+            .POST, "/api/auth/token", headers: headers.filter { !$0.1.isEmpty }, body: Array(body.utf8))
+    }
+
+    @Test("a registered client gets a token with the scopes it may have, and RFC 6749 errors otherwise")
+    func grant() throws {
+        let platform = try TestPlatform()
+        let registered = platform.post(
+            "/api/identity/clients", #"{"name": "Clearinghouse callback", "scopes": ["biller"]}"#)
+        #expect(registered.status == 201)
+        let id = try #require(registered.object["clientId"] as? String)
+        let secret = try #require(registered.object["clientSecret"] as? String)
+        #expect(platform.post("/api/identity/clients", #"{"name": "x", "scopes": ["admin"]}"#).status == 422)
+
+        let granted = form(
+            platform, "grant_type=client_credentials&client_id=\(id)&client_secret=\(secret)&scope=biller")
+        #expect(granted.status == 200)
+        #expect(granted.headers["Cache-Control"] == "no-store")
+        let token = try #require(granted.object["access_token"] as? String)
+        #expect(granted.object["token_type"] as? String == "Bearer")
+        #expect(granted.object["scope"] as? String == "biller")
+        #expect(platform.get("/api/claims", headers: [("Authorization", "Bearer " + token)]).status == 200)
+        #expect(platform.get("/api/patients", headers: [("Authorization", "Bearer " + token)]).status == 200)
+        #expect(platform.get("/api/events/dead-letters", headers: [("Authorization", "Bearer " + token)]).status == 403)
+
+        #expect(form(platform, "grant_type=client_credentials", basic: "\(id):\(secret)").status == 200)
+        let wrongSecret = form(platform, "grant_type=client_credentials", basic: "\(id):nope")
+        #expect(wrongSecret.status == 401)
+        #expect(wrongSecret.object["error"] as? String == "invalid_client")
+        #expect(wrongSecret.headers["WWW-Authenticate"] != nil)
+        let scope = form(
+            platform, "grant_type=client_credentials&client_id=\(id)&client_secret=\(secret)&scope=accountant")
+        #expect(scope.object["error"] as? String == "invalid_scope")
+        #expect(
+            form(platform, "grant_type=password&username=a&password=b").object["error"] as? String
+                == "unsupported_grant_type")
+        let json = platform.post("/api/auth/token", #"{"grant_type": "client_credentials"}"#)
+        #expect(json.object["error"] as? String == "invalid_request")
+    }
+}
