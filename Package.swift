@@ -47,7 +47,7 @@ let package = Package(
         // Tests.
         .target(name: "RCMTestSupport", dependencies: ["RCMStorage"], path: "Tests/Support"),
         .testTarget(name: "RCMCoreTests", dependencies: ["RCMCore"]),
-        .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP"]),
+        .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP", "RCMSecurity"]),
         .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMSecurityTests", dependencies: ["RCMSecurity"]),

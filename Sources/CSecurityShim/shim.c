@@ -7,6 +7,8 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,4 +133,93 @@ int rcm_es256_verify(const unsigned char x[32], const unsigned char y[32], const
     ECDSA_SIG_free(sig);
     EVP_PKEY_free(key);
     return valid;
+}
+
+static char *pem_of_key(EVP_PKEY *key) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *out = NULL;
+    if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
+        char *data = NULL;
+        long size = BIO_get_mem_data(bio, &data);
+        out = malloc((size_t)size + 1);
+        if (out) { memcpy(out, data, (size_t)size); out[size] = 0; }
+    }
+    BIO_free(bio);
+    return out;
+}
+
+static char *pem_of_certificate(X509 *certificate) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *out = NULL;
+    if (bio && PEM_write_bio_X509(bio, certificate) == 1) {
+        char *data = NULL;
+        long size = BIO_get_mem_data(bio, &data);
+        out = malloc((size_t)size + 1);
+        if (out) { memcpy(out, data, (size_t)size); out[size] = 0; }
+    }
+    BIO_free(bio);
+    return out;
+}
+
+static int add_extension(X509 *certificate, X509 *issuer, int nid, const char *value) {
+    X509V3_CTX context;
+    X509V3_set_ctx_nodb(&context);
+    X509V3_set_ctx(&context, issuer, certificate, NULL, NULL, 0);
+    X509_EXTENSION *extension = X509V3_EXT_conf_nid(NULL, &context, nid, value);
+    if (!extension) return -1;
+    int ok = X509_add_ext(certificate, extension, -1);
+    X509_EXTENSION_free(extension);
+    return ok == 1 ? 0 : -1;
+}
+
+int rcm_issue_certificate(const char *common_name, const char *san, int days, const char *issuer_key_pem,
+                          const char *issuer_cert_pem, char **key_pem_out, char **cert_pem_out) {
+    int result = -1;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    EVP_PKEY *issuer_key = NULL;
+    X509 *issuer = NULL;
+    X509 *certificate = X509_new();
+    unsigned char serial[16];
+    if (!key || !certificate || RAND_bytes(serial, sizeof(serial)) != 1) goto done;
+    serial[0] &= 0x7f;
+    BIGNUM *serial_bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    BN_to_ASN1_INTEGER(serial_bn, X509_get_serialNumber(certificate));
+    BN_free(serial_bn);
+    X509_set_version(certificate, 2);
+    X509_gmtime_adj(X509_getm_notBefore(certificate), -300);
+    X509_gmtime_adj(X509_getm_notAfter(certificate), (long)days * 86400);
+    X509_set_pubkey(certificate, key);
+    X509_NAME *name = X509_get_subject_name(certificate);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"rcm development", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)common_name, -1, -1, 0);
+    if (issuer_key_pem && issuer_cert_pem) {
+        BIO *bio = BIO_new_mem_buf(issuer_cert_pem, -1);
+        issuer = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        issuer_key = load_private(issuer_key_pem);
+        if (!issuer || !issuer_key) goto done;
+        X509_set_issuer_name(certificate, X509_get_subject_name(issuer));
+        if (add_extension(certificate, issuer, NID_basic_constraints, "critical,CA:FALSE") ||
+            add_extension(certificate, issuer, NID_key_usage, "critical,digitalSignature") ||
+            add_extension(certificate, issuer, NID_ext_key_usage, "serverAuth") ||
+            (san && add_extension(certificate, issuer, NID_subject_alt_name, san)))
+            goto done;
+        if (X509_sign(certificate, issuer_key, EVP_sha256()) <= 0) goto done;
+    } else {
+        X509_set_issuer_name(certificate, name);
+        if (add_extension(certificate, certificate, NID_basic_constraints, "critical,CA:TRUE") ||
+            add_extension(certificate, certificate, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+            add_extension(certificate, certificate, NID_subject_key_identifier, "hash"))
+            goto done;
+        if (X509_sign(certificate, key, EVP_sha256()) <= 0) goto done;
+    }
+    *key_pem_out = pem_of_key(key);
+    *cert_pem_out = pem_of_certificate(certificate);
+    result = (*key_pem_out && *cert_pem_out) ? 0 : -1;
+done:
+    X509_free(certificate);
+    X509_free(issuer);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(issuer_key);
+    return result;
 }

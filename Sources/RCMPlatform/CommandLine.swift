@@ -18,6 +18,7 @@ public enum RCMCommand {
           rcm events replay EVENT_ID [options]  queue a dead-lettered event for delivery again
           rcm users create-admin --email E [options]  create an admin (password on standard input)
           rcm audit verify [options]          check the audit trail's hash chain and signed checkpoints
+          rcm certs dev [--dir D]             make a development CA and a localhost certificate (default ./data/certs)
 
         OPTIONS (each also from the environment variable shown)
           --host HOST          address to listen on (RCM_HOST, default 127.0.0.1)
@@ -31,6 +32,8 @@ public enum RCMCommand {
           --organization ID    the organization of the demo data and the first admin (RCM_ORGANIZATION_ID, default org_demo)
           --currency CODE      ISO 4217 currency of the organization (RCM_CURRENCY, default INR)
           --threads N          HTTP worker threads (RCM_THREADS, default: number of cores)
+          --tls-key FILE       serve HTTPS with this PEM key (RCM_TLS_KEY) ...
+          --tls-cert FILE      ... and this PEM certificate chain (RCM_TLS_CERT); HSTS is sent
           -h, --help           show this help
 
         ENVIRONMENT ONLY
@@ -76,6 +79,16 @@ public enum RCMCommand {
                 return try users(rest)
             case "audit":
                 return try auditCommand(rest)
+            case "certs":
+                guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
+                var directory = "./data/certs"
+                if let flag = rest.firstIndex(of: "--dir"), flag + 1 < rest.count { directory = rest[flag + 1] }
+                try DevelopmentCertificates.writeDevelopmentSet(to: directory)
+                say("Wrote \(directory)/ca.pem (trust it in your client), server.pem and server-key.pem for localhost.")
+                say(
+                    "Serve HTTPS with: rcm serve --tls-key \(directory)/server-key.pem --tls-cert \(directory)/server.pem"
+                )
+                return 0
             default:
                 throw UsageError("unknown command '\(command)'; see rcm --help")
             }
@@ -104,7 +117,7 @@ public enum RCMCommand {
         }
         platform.startEventDelivery()
         let port = try platform.serve()
-        say("rcm listening on http://\(configuration.host):\(port)")
+        say("rcm listening on \(configuration.tlsKeyFile == nil ? "http" : "https")://\(configuration.host):\(port)")
         platform.waitForTermination()
         return 0
     }
@@ -243,6 +256,8 @@ public enum RCMCommand {
             case "--demo": configuration.demo = true
             case "--organization": configuration.organizationId = try value(flag)
             case "--currency": configuration.currency = try value(flag)
+            case "--tls-key": configuration.tlsKeyFile = try value(flag)
+            case "--tls-cert": configuration.tlsCertificateFile = try value(flag)
             case "--threads":
                 guard let threads = Int(try value(flag)), threads > 0 else {
                     throw UsageError("--threads must be positive")

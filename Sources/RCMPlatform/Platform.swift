@@ -88,10 +88,22 @@ public final class Platform: Sendable {
         self.databases = databases
         self.services = services
         self.relays = relays
+        var tls: (key: String, certificate: String)?
+        switch (configuration.tlsKeyFile, configuration.tlsCertificateFile) {
+        case (let keyFile?, let certificateFile?):
+            tls = (
+                try String(contentsOfFile: keyFile, encoding: .utf8),
+                try String(contentsOfFile: certificateFile, encoding: .utf8)
+            )
+        case (nil, nil):
+            tls = nil
+        default:
+            throw UsageError("HTTPS needs both a key (--tls-key) and a certificate (--tls-cert)")
+        }
         self.server = HTTPServer(
             application: application,
             configuration: HTTPServer.Configuration(
-                host: configuration.host, port: configuration.port, limits: configuration.limits))
+                host: configuration.host, port: configuration.port, limits: configuration.limits, tls: tls))
     }
 
     static func selectedTypes(_ names: [String]?) throws -> [any PlatformService.Type] {
@@ -148,6 +160,7 @@ public final class Platform: Sendable {
                 "http.host": configuration.host, "http.port": String(server.port),
                 "services": services.keys.sorted().joined(separator: ","),
                 "storage": configuration.databaseURL == nil ? "sqlite" : "postgres",
+                "http.scheme": configuration.tlsKeyFile == nil ? "http" : "https",
             ])
         return server.port
     }

@@ -25,6 +25,9 @@ public struct PlatformConfiguration: Sendable {
     public var organizationId = "org_demo"
     public var currency = "INR"
     public var limits = HTTPLimits()
+    /// PEM files of the server's key and certificate chain: serve HTTPS (`RCM_TLS_KEY`, `RCM_TLS_CERT`).
+    public var tlsKeyFile: String?
+    public var tlsCertificateFile: String?
 
     public init() {}
 
@@ -58,6 +61,8 @@ public struct PlatformConfiguration: Sendable {
             }
             configuration.serviceURLs[service] = url
         }
+        if let value = environment["RCM_TLS_KEY"], !value.isEmpty { configuration.tlsKeyFile = value }
+        if let value = environment["RCM_TLS_CERT"], !value.isEmpty { configuration.tlsCertificateFile = value }
         if let value = environment["RCM_ORGANIZATION_ID"] { configuration.organizationId = value }
         if let value = environment["RCM_CURRENCY"] { configuration.currency = value }
         if let value = environment["RCM_MAX_BODY_BYTES"] {

@@ -1,4 +1,5 @@
 import Foundation
+import RCMSecurity
 import Synchronization
 import Testing
 
@@ -157,5 +158,45 @@ struct SocketTests {
         #expect(response.body == #"{"done":true}"#)
         stopped.wait()
         #expect(throws: (any Error).self) { try RawConnection(port: server.port) }
+    }
+}
+
+@Suite("HTTPS")
+struct TLSTests {
+    @Test("served over TLS with a development CA, with HSTS; curl verifies the chain")
+    func https() throws {
+        let directory = NSTemporaryDirectory() + "rcm-tls-" + UUID().uuidString.prefix(8)
+        try DevelopmentCertificates.writeDevelopmentSet(to: directory)
+        let router = RouterBuilder()
+        router.get("/ping") { _, _ in try .json(["pong": true]) }
+        let configuration = HTTPServer.Configuration(
+            host: "127.0.0.1", port: 0,
+            tls: (
+                try String(contentsOfFile: directory + "/server-key.pem", encoding: .utf8),
+                try String(contentsOfFile: directory + "/server.pem", encoding: .utf8)
+            ))
+        let server = HTTPServer(application: HTTPApplication(router: router.build()), configuration: configuration)
+        try server.start()
+        defer { server.shutdown() }
+
+        func curl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = ["-s", "-i", "--max-time", "10"] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let verified = try curl(["--cacert", directory + "/ca.pem", "https://localhost:\(server.port)/ping"])
+        #expect(verified.status == 0)
+        #expect(verified.output.contains(#"{"pong":true}"#))
+        #expect(verified.output.lowercased().contains("strict-transport-security: max-age=31536000"))
+        // Without trusting the CA, the chain is refused; plain HTTP gets no answer.
+        #expect(try curl(["https://localhost:\(server.port)/ping"]).status != 0)
+        #expect(try curl(["http://127.0.0.1:\(server.port)/ping"]).output.contains("pong") == false)
     }
 }

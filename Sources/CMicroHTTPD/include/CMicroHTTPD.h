@@ -16,6 +16,8 @@ typedef struct rcm_mhd_config {
     unsigned int connection_timeout_seconds;
     size_t connection_memory_limit; /* bounds the header buffer per connection */
     unsigned int listen_backlog;
+    const char *tls_key_pem;       /* NULL: plain HTTP; else PEM private key (with tls_cert_pem) */
+    const char *tls_cert_pem;      /* PEM certificate chain */
 } rcm_mhd_config;
 
 /// Starts a daemon (epoll, internal thread pool, inter-thread channel so it can be quiesced).

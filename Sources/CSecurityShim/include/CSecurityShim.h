@@ -26,4 +26,11 @@ int rcm_random_bytes(unsigned char *buffer, size_t length);
 
 void rcm_free(void *pointer);
 
+/// Issues an X.509 certificate (P-256, SHA-256) for `common_name`. With issuer_key_pem and
+/// issuer_cert_pem NULL the certificate is a self-signed CA; otherwise it is a server certificate
+/// signed by that CA, with the subject alternative names in `san` (e.g. "DNS:localhost,IP:127.0.0.1").
+/// Writes malloc'd PEM strings. Returns 0 on success.
+int rcm_issue_certificate(const char *common_name, const char *san, int days, const char *issuer_key_pem,
+                          const char *issuer_cert_pem, char **key_pem_out, char **cert_pem_out);
+
 #endif

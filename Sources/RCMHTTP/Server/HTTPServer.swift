@@ -10,11 +10,17 @@ public final class HTTPServer: Sendable {
         public var host: String
         public var port: UInt16
         public var limits: HTTPLimits
+        /// PEM key and certificate chain: serve HTTPS (TLS 1.2/1.3, HSTS on every response).
+        public var tls: (key: String, certificate: String)?
 
-        public init(host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits()) {
+        public init(
+            host: String = "127.0.0.1", port: UInt16 = 8080, limits: HTTPLimits = HTTPLimits(),
+            tls: (key: String, certificate: String)? = nil
+        ) {
             self.host = host
             self.port = port
             self.limits = limits
+            self.tls = tls
         }
     }
 
@@ -35,13 +41,18 @@ public final class HTTPServer: Sendable {
     public func start() throws {
         let limits = configuration.limits
         let context = Unmanaged.passUnretained(self).toOpaque()
+        // libmicrohttpd keeps these pointers in the daemon; they stay allocated for its lifetime
+        // (one key and one certificate per server start).
+        let key = configuration.tls.map { strdup($0.key) } ?? nil
+        let certificate = configuration.tls.map { strdup($0.certificate) } ?? nil
         let started: OpaquePointer? = configuration.host.withCString { host in
             var config = rcm_mhd_config(
                 host: host, port: configuration.port, threads: UInt32(limits.threads),
                 connection_limit: UInt32(limits.maxConnections),
                 per_ip_connection_limit: UInt32(limits.maxConnectionsPerIP),
                 connection_timeout_seconds: UInt32(limits.connectionTimeoutSeconds),
-                connection_memory_limit: limits.connectionMemoryBytes, listen_backlog: 1024)
+                connection_memory_limit: limits.connectionMemoryBytes, listen_backlog: 1024,
+                tls_key_pem: key, tls_cert_pem: certificate)
             return rcm_mhd_start(&config, accessHandler, context, requestCompleted, context)
         }
         guard let started else {
@@ -164,6 +175,11 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             response = tooLarge
         } else {
             response = server.application.respond(to: request)
+        }
+        if server.configuration.tls != nil {
+            var secured = response
+            secured.headers.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            return queue(secured, on: connection)
         }
     } else {
         response = HTTPResponse.problem(.methodNotAllowed("Method \(methodText) is not supported."))
