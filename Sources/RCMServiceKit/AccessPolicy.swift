@@ -131,17 +131,38 @@ public struct AccessGuard: Sendable {
         let allowed = Set(AccessPolicy.allowedRoles(route).map(\.rawValue))
         return { request, context in
             var context = context
-            let principal: Principal
+            var principal: Principal
             do {
                 principal = try authenticate(request)
             } catch let problem as Problem {
                 try? record(route, request, context, actor: "anonymous", outcome: problem.status)
                 throw problem
             }
+            context.organizationId = principal.organizationId
+            var action = key
+            if let reason = request.headers["X-Break-Glass"] {
+                // Emergency access beyond the caller's locations: explicit, for clinicians and
+                // admins only, with a stated reason, and marked in the audit trail.
+                guard !principal.roles.isDisjoint(with: AccessGuard.breakGlassRoles) else {
+                    try? record(
+                        route, request, context, actor: principal.userId, outcome: 403, action: "BREAK-GLASS " + key)
+                    throw Problem(
+                        type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
+                        detail: "Only clinicians and admins may break the glass.")
+                }
+                guard reason.trimmingCharacters(in: .whitespaces).count >= 10, reason.count <= 200 else {
+                    throw Problem.invalid(
+                        pointer: "header:X-Break-Glass", "must state the emergency in 10 to 200 characters")
+                }
+                principal = Principal(
+                    userId: principal.userId, organizationId: principal.organizationId, roles: principal.roles,
+                    locations: [])
+                action = "BREAK-GLASS " + key
+            }
             context.principal = principal
             context.organizationId = principal.organizationId
             context.authorization = request.headers["Authorization"]
-            return try audited(route, request, context, actor: principal.userId) {
+            return try audited(route, request, context, actor: principal.userId, action: action) {
                 guard !principal.roles.isDisjoint(with: allowed) else {
                     throw Problem(
                         type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
@@ -155,25 +176,28 @@ public struct AccessGuard: Sendable {
     /// Runs `body` and records its outcome in the audit trail, whether it answered or threw.
     func audited(
         _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String,
-        _ body: () throws -> HTTPResponse
+        action: String? = nil, _ body: () throws -> HTTPResponse
     ) throws -> HTTPResponse {
         do {
             let response = try body()
-            try record(route, request, context, actor: actor, outcome: response.status)
+            try record(route, request, context, actor: actor, outcome: response.status, action: action)
             return response
         } catch let problem as Problem {
-            try? record(route, request, context, actor: actor, outcome: problem.status)
+            try? record(route, request, context, actor: actor, outcome: problem.status, action: action)
             throw problem
         } catch {
-            try? record(route, request, context, actor: actor, outcome: 500)
+            try? record(route, request, context, actor: actor, outcome: 500, action: action)
             throw error
         }
     }
 
+    static let breakGlassRoles: Set<String> = [Role.clinician.rawValue, Role.admin.rawValue]
+
     /// The entry for one request: the route's area as the resource type, and the record it names
     /// (a path parameter, or the invoice or patient a query asks about). Never patient data itself.
     func record(
-        _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String, outcome: Int
+        _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String, outcome: Int,
+        action: String? = nil
     ) throws {
         guard let audit else { return }
         let area = route.pattern.split(separator: "/").filter { $0 != "api" && !$0.hasPrefix("{") }.joined(
@@ -181,7 +205,8 @@ public struct AccessGuard: Sendable {
         let resourceId =
             context.parameters.values.first ?? request.query["invoiceId"] ?? request.query["patientId"]
         try audit.record(
-            organizationId: context.organizationId, actor: actor, action: AccessPolicy.key(route), resourceType: area,
+            organizationId: context.organizationId, actor: actor, action: action ?? AccessPolicy.key(route),
+            resourceType: area,
             resourceId: resourceId, outcome: outcome, ip: request.remoteAddress,
             userAgent: request.headers["User-Agent"] ?? "", requestId: context.requestId,
             deferred: request.isInProcessCall)

@@ -387,3 +387,34 @@ struct ClientCredentialsTests {
         #expect(json.object["error"] as? String == "invalid_request")
     }
 }
+
+@Suite("Break-glass access")
+struct BreakGlassTests {
+    @Test("a clinician limited to one location reads another's patient only by breaking the glass, which is audited")
+    func breakGlass() throws {
+        let platform = try TestPlatform()
+        let now = Int64(Date().timeIntervalSince1970)
+        func token(_ roles: [Role]) throws -> String {
+            try JWT.sign(
+                AccessClaims(
+                    iss: platform.platform.tokens.issuer, aud: platform.platform.tokens.audience, sub: "usr_doc",
+                    org: platform.configuration.organizationId, roles: roles.map(\.rawValue), locations: ["loc_powai"],
+                    iat: now, exp: now + 300, jti: Identifier.make("jti")),
+                with: platform.platform.keys.active)
+        }
+        let clinician = [("Authorization", "Bearer " + (try token([.clinician])))]
+        #expect(platform.get("/api/patients/P10001", headers: clinician).status == 404)
+        let reason = ("X-Break-Glass", "Unconscious patient brought to Powai emergency")
+        #expect(platform.get("/api/patients/P10001", headers: clinician + [reason]).status == 200)
+        #expect(platform.get("/api/patients/P10001", headers: clinician + [("X-Break-Glass", "because")]).status == 422)
+        let biller = [("Authorization", "Bearer " + (try token([.biller])))]
+        #expect(platform.get("/api/patients/P10001", headers: biller + [reason]).status == 403)
+
+        let events = try platform.platform.audit.events(organizationId: "org_demo", AuditLog.Filter())
+        #expect(
+            events.contains {
+                $0.action == "BREAK-GLASS GET /api/patients/{id}" && $0.outcome == 200 && $0.actor == "usr_doc"
+            })
+        #expect(events.contains { $0.action == "BREAK-GLASS GET /api/patients/{id}" && $0.outcome == 403 })
+    }
+}
