@@ -7,6 +7,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/hmac.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -222,4 +223,38 @@ done:
     EVP_PKEY_free(key);
     EVP_PKEY_free(issuer_key);
     return result;
+}
+
+int rcm_aes_gcm_seal(const unsigned char key[32], const unsigned char nonce[12], const unsigned char *aad,
+                     size_t aad_length, const unsigned char *plaintext, size_t length, unsigned char *ciphertext,
+                     unsigned char tag[16]) {
+    EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
+    int written = 0, ok = context && EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+                          (aad_length == 0 || EVP_EncryptUpdate(context, NULL, &written, aad, (int)aad_length) == 1) &&
+                          EVP_EncryptUpdate(context, ciphertext, &written, plaintext, (int)length) == 1 &&
+                          EVP_EncryptFinal_ex(context, ciphertext + written, &written) == 1 &&
+                          EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+    EVP_CIPHER_CTX_free(context);
+    return ok ? 0 : -1;
+}
+
+int rcm_aes_gcm_open(const unsigned char key[32], const unsigned char nonce[12], const unsigned char *aad,
+                     size_t aad_length, const unsigned char *ciphertext, size_t length, const unsigned char tag[16],
+                     unsigned char *plaintext) {
+    EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
+    unsigned char expected[16];
+    memcpy(expected, tag, 16);
+    int written = 0, ok = context && EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+                          (aad_length == 0 || EVP_DecryptUpdate(context, NULL, &written, aad, (int)aad_length) == 1) &&
+                          EVP_DecryptUpdate(context, plaintext, &written, ciphertext, (int)length) == 1 &&
+                          EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, 16, expected) == 1 &&
+                          EVP_DecryptFinal_ex(context, plaintext + written, &written) == 1;
+    EVP_CIPHER_CTX_free(context);
+    return ok ? 0 : -1;
+}
+
+int rcm_hmac_sha256(const unsigned char *key, size_t key_length, const unsigned char *data, size_t length,
+                    unsigned char out[32]) {
+    unsigned int out_length = 32;
+    return HMAC(EVP_sha256(), key, (int)key_length, data, length, out, &out_length) ? 0 : -1;
 }

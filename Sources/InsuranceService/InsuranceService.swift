@@ -2,6 +2,7 @@ import Foundation
 import RCMCore
 import RCMEvents
 import RCMHTTP
+import RCMSecurity
 import RCMServiceKit
 import RCMStorage
 
@@ -21,7 +22,8 @@ public struct InsuranceService: PlatformService {
                 """
                 CREATE TABLE coverages (
                     id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, patient_id TEXT NOT NULL, payer_id TEXT NOT NULL,
-                    plan_name TEXT NOT NULL, member_id TEXT NOT NULL, group_number TEXT, relationship TEXT NOT NULL,
+                    plan_name TEXT NOT NULL, member_id TEXT NOT NULL, member_index TEXT NOT NULL, group_number TEXT,
+                    relationship TEXT NOT NULL,
                     valid_from TEXT NOT NULL, valid_to TEXT, copay BIGINT NOT NULL, coinsurance_percent TEXT NOT NULL,
                     deductible BIGINT NOT NULL, deductible_met BIGINT NOT NULL, created_at TEXT NOT NULL)
                 """,
@@ -152,12 +154,17 @@ public struct InsuranceService: PlatformService {
                 validTo: input.validTo, copay: input.copay ?? .zero, coinsurancePercent: input.coinsurancePercent ?? 0,
                 deductible: input.deductible ?? .zero, deductibleMet: input.deductibleMet ?? .zero,
                 createdAt: Timestamp.now())
+            let fields = environment.fields
             try connection.execute(
                 """
-                INSERT INTO coverages (id, organization_id, patient_id, payer_id, plan_name, member_id, group_number,
-                    relationship, valid_from, valid_to, copay, coinsurance_percent, deductible, deductible_met, created_at)
+                INSERT INTO coverages (id, organization_id, patient_id, payer_id, plan_name, member_id, member_index,
+                    group_number, relationship, valid_from, valid_to, copay, coinsurance_percent, deductible,
+                    deductible_met, created_at)
                 VALUES (\(coverage.id), \(coverage.organizationId), \(coverage.patientId), \(coverage.payerId),
-                    \(coverage.planName), \(coverage.memberId), \(coverage.groupNumber), \(coverage.relationship.rawValue),
+                    \(coverage.planName), \(try fields.encrypt(coverage.memberId, field: "coverages.member_id")),
+                    \(fields.blindIndex(coverage.memberId, field: "coverages.member_id")),
+                    \(try coverage.groupNumber.map { try fields.encrypt($0, field: "coverages.group_number") }),
+                    \(coverage.relationship.rawValue),
                     \(coverage.validFrom), \(coverage.validTo), \(coverage.copay), \("\(coverage.coinsurancePercent)"),
                     \(coverage.deductible), \(coverage.deductibleMet), \(coverage.createdAt))
                 """)
@@ -176,7 +183,7 @@ public struct InsuranceService: PlatformService {
         let coverage = try environment.database.read { connection in
             try connection.queryFirst(
                 "\(unsafeRaw: InsuranceService.coverageSelect) WHERE c.id = \(id) AND c.organization_id = \(context.organizationId)"
-            ).map(InsuranceService.coverage(from:))
+            ).map { try InsuranceService.coverage(from: $0, fields: environment.fields) }
         }
         guard let coverage else { throw Problem.notFound("Coverage \(id) does not exist.") }
         return try .json(coverage)
@@ -202,18 +209,21 @@ public struct InsuranceService: PlatformService {
         try environment.database.read { connection in
             try connection.query(
                 "\(unsafeRaw: InsuranceService.coverageSelect) WHERE c.patient_id = \(patientId) AND c.organization_id = \(organization) ORDER BY c.valid_from"
-            ).map(InsuranceService.coverage(from:))
+            ).map { try InsuranceService.coverage(from: $0, fields: environment.fields) }
         }
     }
 
     static let coverageSelect = "SELECT c.*, p.name AS payer_name FROM coverages c JOIN payers p ON p.id = c.payer_id"
 
-    static func coverage(from row: Row) throws -> Coverage {
+    static func coverage(from row: Row, fields: FieldEncryption) throws -> Coverage {
         Coverage(
             id: try row.string("id"), organizationId: try row.string("organization_id"),
             patientId: try row.string("patient_id"), payerId: try row.string("payer_id"),
             payerName: try row.string("payer_name"), planName: try row.string("plan_name"),
-            memberId: try row.string("member_id"), groupNumber: row.optionalString("group_number"),
+            memberId: try fields.decrypt(try row.string("member_id"), field: "coverages.member_id"),
+            groupNumber: try row.optionalString("group_number").map {
+                try fields.decrypt($0, field: "coverages.group_number")
+            },
             relationship: Coverage.Relationship(rawValue: try row.string("relationship")) ?? .other,
             validFrom: try row.date("valid_from"), validTo: row.optionalDate("valid_to"), copay: try row.money("copay"),
             coinsurancePercent: Decimal(string: try row.string("coinsurance_percent")) ?? 0,
@@ -225,4 +235,28 @@ public struct InsuranceService: PlatformService {
 /// The part of a patient this service needs to know exists.
 struct PatientReference: Decodable {
     let id: String
+}
+
+extension InsuranceService {
+    /// Re-encrypts member ids and group numbers with the newest key (`rcm keys rotate`).
+    public static func reencrypt(_ database: any Database, fields: FieldEncryption) throws -> Int {
+        try database.write { connection in
+            var changed = 0
+            for row in try connection.query("SELECT id, member_id, group_number FROM coverages") {
+                let member = try row.string("member_id")
+                let group = row.optionalString("group_number")
+                guard fields.needsRotation(member) || (group.map(fields.needsRotation) ?? false) else { continue }
+                let memberId = try fields.decrypt(member, field: "coverages.member_id")
+                let groupNumber = try group.map { try fields.decrypt($0, field: "coverages.group_number") }
+                try connection.execute(
+                    """
+                    UPDATE coverages SET member_id = \(try fields.encrypt(memberId, field: "coverages.member_id")),
+                        group_number = \(try groupNumber.map { try fields.encrypt($0, field: "coverages.group_number") })
+                    WHERE id = \(try row.string("id"))
+                    """)
+                changed += 1
+            }
+            return changed
+        }
+    }
 }

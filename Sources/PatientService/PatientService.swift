@@ -2,6 +2,7 @@ import Foundation
 import RCMCore
 import RCMEvents
 import RCMHTTP
+import RCMSecurity
 import RCMServiceKit
 import RCMStorage
 
@@ -52,7 +53,7 @@ public struct PatientService: PlatformService {
                 familyName: input.familyName ?? "", dateOfBirth: dateOfBirth, sex: input.sex ?? .unknown,
                 phone: input.phone, email: input.email, address: input.address, createdAt: now, updatedAt: now,
                 version: 1)
-            try PatientStore.insert(patient, in: connection)
+            try PatientStore.insert(patient, fields: environment.fields, in: connection)
             try environment.outbox.publish(
                 try EventEnvelope.make(
                     type: "patient.registered", organizationId: patient.organizationId, locationId: patient.locationId,
@@ -70,7 +71,7 @@ public struct PatientService: PlatformService {
         let id = context.parameter("id")
         guard
             let patient = try environment.database.read({
-                try PatientStore.find(id, organization: context.organizationId, in: $0)
+                try PatientStore.find(id, organization: context.organizationId, fields: environment.fields, in: $0)
             })
         else { throw Problem.notFound("Patient \(id) does not exist.") }
         guard context.mayAccess(location: patient.locationId) else {
@@ -92,7 +93,10 @@ public struct PatientService: PlatformService {
         PatientService.validateContact(input, &validation)
         try validation.check()
         let patient = try environment.database.write { connection -> Patient in
-            guard var patient = try PatientStore.find(id, organization: context.organizationId, in: connection) else {
+            guard
+                var patient = try PatientStore.find(
+                    id, organization: context.organizationId, fields: environment.fields, in: connection)
+            else {
                 throw Problem.notFound("Patient \(id) does not exist.")
             }
             guard context.mayAccess(location: patient.locationId) else {
@@ -116,7 +120,9 @@ public struct PatientService: PlatformService {
             if let value = input.address { patient.address = value }
             patient.version += 1
             patient.updatedAt = Timestamp.now()
-            guard try PatientStore.update(patient, expectedVersion: expected, in: connection) else {
+            guard
+                try PatientStore.update(patient, expectedVersion: expected, fields: environment.fields, in: connection)
+            else {
                 throw Problem.conflict("The patient was changed concurrently; read it again.")
             }
             try environment.outbox.publish(
@@ -140,7 +146,8 @@ public struct PatientService: PlatformService {
             phone: request.query["phone"], mrn: request.query["mrn"], after: request.query["cursor"], limit: limit)
         let patients = try environment.database.read {
             try PatientStore.search(
-                query, organization: context.organizationId, scope: context.locationFilter("location_id"), in: $0)
+                query, organization: context.organizationId, scope: context.locationFilter("location_id"),
+                fields: environment.fields, in: $0)
         }
         struct Page: Encodable {
             let items: [Patient]
@@ -162,5 +169,12 @@ public struct PatientService: PlatformService {
                 parts.count == 2 && parts[1].contains(".") && email.count <= 254 && !email.contains(" "), "/email",
                 "must be an email address")
         }
+    }
+}
+
+extension PatientService {
+    /// Re-encrypts the patient service's sealed fields with the newest key (`rcm keys rotate`).
+    public static func reencrypt(_ database: any Database, fields: FieldEncryption) throws -> Int {
+        try PatientStore.reencrypt(database, fields: fields)
     }
 }

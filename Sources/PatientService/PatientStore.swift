@@ -1,5 +1,6 @@
 import Foundation
 import RCMCore
+import RCMSecurity
 import RCMStorage
 
 /// Reads and writes patients in the patient service's own database.
@@ -12,12 +13,13 @@ struct PatientStore {
                 CREATE TABLE patients (
                     id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, location_id TEXT NOT NULL, mrn TEXT NOT NULL,
                     given_name TEXT NOT NULL, family_name TEXT NOT NULL, search_name TEXT NOT NULL,
-                    date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, phone TEXT, email TEXT, address TEXT,
+                    date_of_birth TEXT NOT NULL, sex TEXT NOT NULL, phone TEXT, phone_index TEXT, email TEXT, address TEXT,
                     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL,
                     UNIQUE (organization_id, mrn))
                 """,
                 "CREATE INDEX patients_search ON patients (organization_id, search_name)",
                 "CREATE INDEX patients_birth ON patients (organization_id, date_of_birth)",
+                "CREATE INDEX patients_phone ON patients (organization_id, phone_index)",
                 "CREATE TABLE counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
             ])
     ]
@@ -35,33 +37,59 @@ struct PatientStore {
         return try row?.int64("value") ?? start
     }
 
-    static func insert(_ patient: Patient, in connection: any SQLConnection) throws {
+    /// Phone, email and address are stored encrypted (AES-256-GCM); the phone also as a blind index.
+    struct Sealed {
+        let phone: String?
+        let phoneIndex: String?
+        let email: String?
+        let address: String?
+
+        init(_ patient: Patient, _ fields: FieldEncryption) throws {
+            phone = try patient.phone.map { try fields.encrypt($0, field: "patients.phone") }
+            phoneIndex = patient.phone.map { fields.blindIndex($0, field: "patients.phone", digitsOnly: true) }
+            email = try patient.email.map { try fields.encrypt($0, field: "patients.email") }
+            address = try patient.address.map {
+                try fields.encrypt(try JSON.encodeString($0), field: "patients.address")
+            }
+        }
+    }
+
+    static func insert(_ patient: Patient, fields: FieldEncryption, in connection: any SQLConnection) throws {
+        let sealed = try Sealed(patient, fields)
         try connection.execute(
             """
             INSERT INTO patients (id, organization_id, location_id, mrn, given_name, family_name, search_name,
-                date_of_birth, sex, phone, email, address, created_at, updated_at, version)
+                date_of_birth, sex, phone, phone_index, email, address, created_at, updated_at, version)
             VALUES (\(patient.id), \(patient.organizationId), \(patient.locationId), \(patient.mrn), \(patient.givenName),
                 \(patient.familyName), \(searchName(patient)), \(patient.dateOfBirth), \(patient.sex.rawValue),
-                \(patient.phone), \(patient.email), \(try patient.address.map(JSON.encodeString)), \(patient.createdAt),
+                \(sealed.phone), \(sealed.phoneIndex), \(sealed.email), \(sealed.address), \(patient.createdAt),
                 \(patient.updatedAt), \(patient.version))
             """)
     }
 
-    static func update(_ patient: Patient, expectedVersion: Int, in connection: any SQLConnection) throws -> Bool {
-        try connection.execute(
+    static func update(
+        _ patient: Patient, expectedVersion: Int, fields: FieldEncryption, in connection: any SQLConnection
+    ) throws -> Bool {
+        let sealed = try Sealed(patient, fields)
+        return try connection.execute(
             """
             UPDATE patients SET location_id = \(patient.locationId), given_name = \(patient.givenName),
                 family_name = \(patient.familyName), search_name = \(searchName(patient)),
-                date_of_birth = \(patient.dateOfBirth), sex = \(patient.sex.rawValue), phone = \(patient.phone),
-                email = \(patient.email), address = \(try patient.address.map(JSON.encodeString)),
+                date_of_birth = \(patient.dateOfBirth), sex = \(patient.sex.rawValue), phone = \(sealed.phone),
+                phone_index = \(sealed.phoneIndex),
+                email = \(sealed.email), address = \(sealed.address),
                 updated_at = \(patient.updatedAt), version = \(patient.version)
             WHERE id = \(patient.id) AND organization_id = \(patient.organizationId) AND version = \(expectedVersion)
             """) == 1
     }
 
-    static func find(_ id: String, organization: String, in connection: any SQLConnection) throws -> Patient? {
+    static func find(
+        _ id: String, organization: String, fields: FieldEncryption, in connection: any SQLConnection
+    )
+        throws -> Patient?
+    {
         try connection.queryFirst("SELECT * FROM patients WHERE id = \(id) AND organization_id = \(organization)")
-            .map(patient(from:))
+            .map { try patient(from: $0, fields: fields) }
     }
 
     struct Search {
@@ -74,7 +102,7 @@ struct PatientStore {
     }
 
     static func search(
-        _ search: Search, organization: String, scope: SQL, in connection: any SQLConnection
+        _ search: Search, organization: String, scope: SQL, fields: FieldEncryption, in connection: any SQLConnection
     ) throws
         -> [Patient]
     {
@@ -86,11 +114,13 @@ struct PatientStore {
                 + " AND (search_name LIKE \(prefix + "%") ESCAPE '\\' OR search_name LIKE \("%|" + prefix + "%") ESCAPE '\\')"
         }
         if let date = search.dateOfBirth { sql = sql + " AND date_of_birth = \(date)" }
-        if let phone = search.phone { sql = sql + " AND phone = \(phone)" }
+        if let phone = search.phone {
+            sql = sql + " AND phone_index = \(fields.blindIndex(phone, field: "patients.phone", digitsOnly: true))"
+        }
         if let mrn = search.mrn { sql = sql + " AND mrn = \(mrn)" }
         if let after = search.after { sql = sql + " AND id > \(after)" }
         sql = sql + " ORDER BY id LIMIT \(search.limit)"
-        return try connection.query(sql).map(patient(from:))
+        return try connection.query(sql).map { try patient(from: $0, fields: fields) }
     }
 
     /// Family then given name, lower-cased, for prefix search on either order's first word.
@@ -109,15 +139,41 @@ struct PatientStore {
             .replacingOccurrences(of: "_", with: "\\_")
     }
 
-    static func patient(from row: Row) throws -> Patient {
+    static func patient(from row: Row, fields: FieldEncryption) throws -> Patient {
         Patient(
             id: try row.string("id"), organizationId: try row.string("organization_id"),
             locationId: try row.string("location_id"), mrn: try row.string("mrn"),
             givenName: try row.string("given_name"), familyName: try row.string("family_name"),
             dateOfBirth: try row.date("date_of_birth"), sex: Patient.Sex(rawValue: try row.string("sex")) ?? .unknown,
-            phone: row.optionalString("phone"), email: row.optionalString("email"),
-            address: try row.optionalString("address").map { try JSON.decode(Patient.Address.self, from: $0) },
+            phone: try row.optionalString("phone").map { try fields.decrypt($0, field: "patients.phone") },
+            email: try row.optionalString("email").map { try fields.decrypt($0, field: "patients.email") },
+            address: try row.optionalString("address").map {
+                try JSON.decode(Patient.Address.self, from: try fields.decrypt($0, field: "patients.address"))
+            },
             createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"),
             version: try row.int("version"))
+    }
+}
+
+extension PatientStore {
+    /// Re-encrypts every patient's sealed fields with the newest key; returns how many rows changed.
+    static func reencrypt(_ database: any Database, fields: FieldEncryption) throws -> Int {
+        try database.write { connection in
+            var changed = 0
+            for row in try connection.query("SELECT * FROM patients") {
+                let sealed = [row.optionalString("phone"), row.optionalString("email"), row.optionalString("address")]
+                guard sealed.contains(where: { $0.map(fields.needsRotation) ?? false }) else { continue }
+                let patient = try patient(from: row, fields: fields)
+                let fresh = try Sealed(patient, fields)
+                try connection.execute(
+                    """
+                    UPDATE patients SET phone = \(fresh.phone), phone_index = \(fresh.phoneIndex), email = \(fresh.email),
+                        address = \(fresh.address)
+                    WHERE id = \(patient.id)
+                    """)
+                changed += 1
+            }
+            return changed
+        }
     }
 }

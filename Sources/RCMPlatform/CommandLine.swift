@@ -1,5 +1,7 @@
 import Foundation
 import IdentityService
+import InsuranceService
+import PatientService
 import RCMCore
 import RCMEvents
 import RCMSecurity
@@ -18,6 +20,7 @@ public enum RCMCommand {
           rcm events replay EVENT_ID [options]  queue a dead-lettered event for delivery again
           rcm users create-admin --email E [options]  create an admin (password on standard input)
           rcm audit verify [options]          check the audit trail's hash chain and signed checkpoints
+          rcm keys rotate [options]           add a data key and re-encrypt every sealed field with it
           rcm certs dev [--dir D]             make a development CA and a localhost certificate (default ./data/certs)
 
         OPTIONS (each also from the environment variable shown)
@@ -79,6 +82,8 @@ public enum RCMCommand {
                 return try users(rest)
             case "audit":
                 return try auditCommand(rest)
+            case "keys":
+                return try keysCommand(rest)
             case "certs":
                 guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
                 var directory = "./data/certs"
@@ -132,6 +137,30 @@ public enum RCMCommand {
             email: email, password: password, displayName: "Administrator",
             organizationId: platform.configuration.organizationId, roles: [.admin], in: identity)
         say("Created the first admin, \(email).")
+    }
+
+    /// `rcm keys rotate`: a new data key encrypts from now on, and every sealed field is
+    /// re-encrypted with it; the old keys stay in the key file until an operator removes them.
+    static func keysCommand(_ arguments: [String]) throws -> Int32 {
+        guard arguments.first == "rotate" else { throw UsageError("keys needs 'rotate'") }
+        let (configuration, help) = try parse(Array(arguments.dropFirst()))
+        if help {
+            print(usage)
+            return 0
+        }
+        let fields = try FieldEncryption(file: configuration.keysDirectory + "/data-keys.json")
+        let kid = try fields.addKey()
+        let patients = try Platform.openDatabase(configuration, service: PatientService.name)
+        defer { patients.close() }
+        try Migrator.migrate(patients, PatientService.migrations)
+        let insurance = try Platform.openDatabase(configuration, service: InsuranceService.name)
+        defer { insurance.close() }
+        try Migrator.migrate(insurance, InsuranceService.migrations)
+        let changed =
+            try PatientService.reencrypt(patients, fields: fields)
+            + InsuranceService.reencrypt(insurance, fields: fields)
+        say("New data key \(kid); re-encrypted \(changed) records. Restart running servers to encrypt with it.")
+        return 0
     }
 
     /// `rcm audit verify`: recomputes the hash chain and checks the signed checkpoints.

@@ -52,6 +52,7 @@ public final class Platform: Sendable {
         var relays: [OutboxRelay] = []
         let router = RouterBuilder()
         let keys = try KeyStore(directory: configuration.keysDirectory)
+        let fields = try FieldEncryption(file: configuration.keysDirectory + "/data-keys.json")
         let tokens = TokenSettings()
         let auditDatabase = try Platform.openDatabase(configuration, service: "audit")
         let audit = try AuditLog(database: auditDatabase, keys: keys)
@@ -63,7 +64,7 @@ public final class Platform: Sendable {
             let service = type.init(
                 environment: ServiceEnvironment(
                     database: database, outbox: outbox, services: directory, currency: configuration.currency,
-                    logger: Logger(label: type.name), keys: keys, tokens: tokens))
+                    logger: Logger(label: type.name), keys: keys, tokens: tokens, fields: fields))
             service.registerRoutes(router)
             if let consumer = service.consumer { transport.register(consumer) }
             databases[type.name] = database

@@ -16,11 +16,14 @@ public struct ServiceEnvironment: Sendable {
     /// The token-signing keys (the identity service signs; every service verifies).
     public let keys: KeyStore
     public let tokens: TokenSettings
+    /// Field-level encryption of identifiers and sensitive PHI.
+    public let fields: FieldEncryption
 
     public init(
         database: any Database, outbox: Outbox, services: ServiceDirectory, currency: String, logger: Logger,
-        keys: KeyStore, tokens: TokenSettings
+        keys: KeyStore, tokens: TokenSettings, fields: FieldEncryption
     ) {
+        self.fields = fields
         self.database = database
         self.outbox = outbox
         self.services = services

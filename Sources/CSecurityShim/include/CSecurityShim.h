@@ -26,6 +26,21 @@ int rcm_random_bytes(unsigned char *buffer, size_t length);
 
 void rcm_free(void *pointer);
 
+/// AES-256-GCM: encrypts `length` bytes with a 32-byte key and 12-byte nonce; writes the ciphertext
+/// (same length) and the 16-byte tag. `aad` is authenticated, not encrypted. Returns 0 on success.
+int rcm_aes_gcm_seal(const unsigned char key[32], const unsigned char nonce[12], const unsigned char *aad,
+                     size_t aad_length, const unsigned char *plaintext, size_t length, unsigned char *ciphertext,
+                     unsigned char tag[16]);
+
+/// Decrypts and checks the tag. Returns 0 when authentic, -1 when not.
+int rcm_aes_gcm_open(const unsigned char key[32], const unsigned char nonce[12], const unsigned char *aad,
+                     size_t aad_length, const unsigned char *ciphertext, size_t length, const unsigned char tag[16],
+                     unsigned char *plaintext);
+
+/// HMAC-SHA-256. Returns 0 on success.
+int rcm_hmac_sha256(const unsigned char *key, size_t key_length, const unsigned char *data, size_t length,
+                    unsigned char out[32]);
+
 /// Issues an X.509 certificate (P-256, SHA-256) for `common_name`. With issuer_key_pem and
 /// issuer_cert_pem NULL the certificate is a self-signed CA; otherwise it is a server certificate
 /// signed by that CA, with the subject alternative names in `san` (e.g. "DNS:localhost,IP:127.0.0.1").

@@ -1,0 +1,124 @@
+import Foundation
+import RCMCore
+import RCMHTTP
+import RCMSecurity
+import RCMStorage
+import RCMTestSupport
+import Testing
+
+@testable import RCMPlatform
+
+@Suite("Encryption at rest")
+struct EncryptionTests {
+    static let phone = "+91 99887 76655"
+    static let email = "secret.patient@example.com"
+    static let memberId = "SECRET-MEMBER-424242"
+
+    func register(_ platform: TestPlatform) throws -> String {
+        let patient = platform.post(
+            "/api/patients",
+            #"{"locationId": "loc_andheri", "givenName": "Meera", "familyName": "Iyer", "dateOfBirth": "1980-05-05", "sex": "female", "phone": "\#(Self.phone)", "email": "\#(Self.email)", "address": {"line1": "12 Hidden Lane", "city": "Mumbai"}}"#
+        )
+        #expect(patient.status == 201)
+        let id = try #require(patient.object["id"] as? String)
+        let payer = try #require(
+            (try platform.json("/api/insurance/payers")["items"] as? [[String: Any]])?.first?["id"] as? String)
+        let coverage = platform.post(
+            "/api/insurance/coverages",
+            #"{"patientId": "\#(id)", "payerId": "\#(payer)", "planName": "Gold", "memberId": "\#(Self.memberId)", "relationship": "self", "validFrom": "2025-01-01"}"#
+        )
+        #expect(coverage.status == 201)
+        return id
+    }
+
+    /// Every stored byte of a service's data: the SQLite files, or every row of its PostgreSQL schema.
+    func storedText(_ platform: TestPlatform, service: String) throws -> String {
+        if TestDatabases.postgresURL == nil {
+            let directory = platform.configuration.dataDirectory
+            return ["", "-wal"].compactMap { suffix in
+                try? Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(service).sqlite\(suffix)"))
+            }.map { String(decoding: $0, as: UTF8.self) }.joined()
+        }
+        let database = try #require(platform.platform.databases[service])
+        return try database.read { connection in
+            try connection.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+            .map { try $0.string("table_name") }
+            .map { table in
+                try connection.query("SELECT * FROM \(unsafeRaw: "\"" + table + "\"")")
+                    .map { $0.values.map { "\($0)" }.joined(separator: "|") }.joined(separator: "\n")
+            }.joined(separator: "\n")
+        }
+    }
+
+    @Test("phone, email, address and member id are not in the stored data; the API returns them")
+    func notStoredInClear() throws {
+        let platform = try TestPlatform()
+        let id = try register(platform)
+        let patients = try storedText(platform, service: "patient")
+        let insurance = try storedText(platform, service: "insurance")
+        #expect(patients.contains("Meera"))  // names stay searchable in clear; the check itself works
+        for secret in [Self.phone, "99887", Self.email, "Hidden Lane"] {
+            #expect(!patients.contains(secret), "\(secret) stored in clear")
+        }
+        #expect(!insurance.contains(Self.memberId) && !insurance.contains("424242"))
+
+        let patient = try platform.json("/api/patients/\(id)")
+        #expect(patient["phone"] as? String == Self.phone)
+        #expect(patient["email"] as? String == Self.email)
+        let byPhone = try platform.json("/api/patients?phone=%2B91%2099887%2076655")["items"] as? [[String: Any]]
+        #expect(byPhone?.map { $0["id"] as? String } == [id])
+        let digitsOnly = try platform.json("/api/patients?phone=919988776655")["items"] as? [[String: Any]]
+        #expect(digitsOnly?.count == 1)
+        let coverage = try platform.json("/api/insurance/patients/\(id)/active-coverage")
+        #expect(coverage["memberId"] as? String == Self.memberId)
+    }
+
+    @Test("rcm keys rotate adds a key and re-encrypts; both old and new values read back")
+    func rotation() throws {
+        let platform = try TestPlatform()
+        let id = try register(platform)
+        let before = try storedText(platform, service: "patient")
+        var arguments = ["keys", "rotate", "--data-dir", platform.configuration.dataDirectory]
+        if let url = platform.configuration.databaseURL {
+            arguments += ["--database-url", url, "--schema-prefix", platform.configuration.schemaPrefix]
+        }
+        #expect(RCMCommand.run(arguments) == 0)
+        let fields = try FieldEncryption(file: platform.configuration.keysDirectory + "/data-keys.json")
+        #expect(fields.activeKeyId != "k1")
+        let after = try storedText(platform, service: "patient")
+        #expect(after.contains("enc1.\(fields.activeKeyId)."))
+        #expect(before != after)
+        // The running platform still holds the old key set; it reads the rotated rows after a restart.
+        let restarted = try Platform(configuration: platform.configuration)
+        defer { restarted.shutdown() }
+        let token = try restarted.systemToken()
+        let patient = restarted.application.test(
+            .GET, "/api/patients/\(id)", headers: [("Authorization", "Bearer " + token)])
+        #expect(try patient.decode([String: AnyCodable].self)["phone"]?.text == Self.phone)
+    }
+
+    @Test("a ciphertext moved to another field, or altered, does not decrypt")
+    func authenticated() throws {
+        let fields = try FieldEncryption(file: TestDatabases.temporaryDirectory() + "/keys.json")
+        let sealed = try fields.encrypt("123-45-6789", field: "patients.ssn")
+        #expect(try fields.decrypt(sealed, field: "patients.ssn") == "123-45-6789")
+        #expect(throws: SecurityError.self) { try fields.decrypt(sealed, field: "patients.phone") }
+        var bytes = Array(sealed.utf8)
+        bytes[bytes.count - 3] = bytes[bytes.count - 3] == 65 ? 66 : 65
+        #expect(throws: SecurityError.self) {
+            try fields.decrypt(String(decoding: bytes, as: UTF8.self), field: "patients.ssn")
+        }
+        #expect(try fields.encrypt("x", field: "f") != fields.encrypt("x", field: "f"))  // a fresh nonce each time
+        #expect(
+            fields.blindIndex("+91 98", field: "p", digitsOnly: true)
+                == fields.blindIndex("9198", field: "p", digitsOnly: true))
+    }
+}
+
+/// A JSON value read as text when it is a string.
+struct AnyCodable: Decodable {
+    let text: String?
+    init(from decoder: any Decoder) throws { text = try? decoder.singleValueContainer().decode(String.self) }
+}
