@@ -23,6 +23,8 @@ public struct PatientService: PlatformService {
             patients.get("", search)
             patients.get("/{id}", read)
             patients.patch("/{id}", update)
+            patients.get("/{id}/export", export)
+            patients.post("/{id}/erase", erase)
         }
     }
 
@@ -176,5 +178,83 @@ extension PatientService {
     /// Re-encrypts the patient service's sealed fields with the newest key (`rcm keys rotate`).
     public static func reencrypt(_ database: any Database, fields: FieldEncryption) throws -> Int {
         try PatientStore.reencrypt(database, fields: fields)
+    }
+}
+
+extension PatientService {
+    /// GDPR access and portability: everything the platform holds about one patient, as JSON —
+    /// the record, coverages, invoices with their payments, claims, the timeline and the audit
+    /// entries about them — gathered from each owning service with the caller's token.
+    func export(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        let id = context.parameter("id")
+        guard
+            let patient = try environment.database.read({
+                try PatientStore.find(id, organization: context.organizationId, fields: environment.fields, in: $0)
+            }), context.mayAccess(location: patient.locationId)
+        else { throw Problem.notFound("Patient \(id) does not exist.") }
+        func part(_ service: String, _ target: String) throws -> [UInt8] {
+            try environment.services.client(for: service).getJSON(target, context: context) ?? Array("null".utf8)
+        }
+        let invoices = try part("billing", "/api/billing/invoices?patientId=\(id)&limit=200")
+        struct Page: Decodable {
+            struct Item: Decodable { let id: String }
+            let items: [Item]
+        }
+        let invoiceIds = (try? JSON.decode(Page.self, from: invoices).items.map(\.id)) ?? []
+        var payments: [UInt8] = Array("[".utf8)
+        for (index, invoiceId) in invoiceIds.enumerated() {
+            if index > 0 { payments.append(44) }
+            payments += try part("payment", "/api/payments?invoiceId=\(invoiceId)")
+        }
+        payments.append(93)
+        var body = Array(#"{"exportedAt":""#.utf8) + Array(Timestamp.now().utf8) + Array(#"","patient":"#.utf8)
+        body += try JSON.encode(patient)
+        for (name, bytes) in [
+            ("coverages", try part("insurance", "/api/insurance/patients/\(id)/coverages")),
+            ("invoices", invoices), ("payments", payments),
+            ("claims", try part("claim", "/api/claims?patientId=\(id)&limit=200")),
+            ("timeline", try part("reporting", "/api/reporting/timeline?patientId=\(id)")),
+            ("audit", try part("audit", "/api/audit/events?resourceId=\(id)&limit=1000")),
+        ] {
+            body += Array(",\"\(name)\":".utf8) + bytes
+        }
+        body.append(125)
+        var response = HTTPResponse(
+            status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+        response.headers.add("Content-Disposition", "attachment; filename=\"patient-\(id).json\"")
+        return response
+    }
+
+    /// GDPR erasure: the person's identifying data is replaced (names) or removed (contact
+    /// details, address); the record, its id, number, date of birth and location stay, because the
+    /// financial records that law requires keep pointing at it. Announced as `patient.erased`.
+    func erase(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        defer { environment.outbox.notify() }
+        let id = context.parameter("id")
+        let patient = try environment.database.write { connection -> Patient in
+            guard
+                var patient = try PatientStore.find(
+                    id, organization: context.organizationId, fields: environment.fields, in: connection),
+                context.mayAccess(location: patient.locationId)
+            else { throw Problem.notFound("Patient \(id) does not exist.") }
+            let expected = patient.version
+            patient.givenName = "Erased"
+            patient.familyName = "Patient " + patient.mrn
+            patient.phone = nil
+            patient.email = nil
+            patient.address = nil
+            patient.version += 1
+            patient.updatedAt = Timestamp.now()
+            guard
+                try PatientStore.update(patient, expectedVersion: expected, fields: environment.fields, in: connection)
+            else { throw Problem.conflict("The patient was changed concurrently; try again.") }
+            try environment.outbox.publish(
+                try EventEnvelope.make(
+                    type: "patient.erased", organizationId: patient.organizationId, locationId: patient.locationId,
+                    correlationId: context.requestId, source: PatientService.name, body: ["patientId": patient.id]),
+                in: connection)
+            return patient
+        }
+        return try .json(patient)
     }
 }

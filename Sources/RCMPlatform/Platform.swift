@@ -75,6 +75,8 @@ public final class Platform: Sendable {
 
         let guardian = AccessGuard(keys: keys, settings: tokens, audit: audit)
         let application = HTTPApplication(router: router.build(wrapping: guardian.wrap), limits: configuration.limits)
+        // The audit trail is served by every process; export reads it in-process.
+        directory.bind("audit", to: InProcessServiceClient(application: application))
         for type in Platform.serviceTypes {
             if services[type.name] != nil {
                 directory.bind(type.name, to: InProcessServiceClient(application: application))

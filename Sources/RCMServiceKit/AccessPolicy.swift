@@ -35,6 +35,8 @@ public enum AccessPolicy {
         "GET /api/patients": everyoneButAuditor,
         "GET /api/patients/{id}": everyoneButAuditor,
         "PATCH /api/patients/{id}": [.admin, .frontDesk],
+        "GET /api/patients/{id}/export": [.admin],
+        "POST /api/patients/{id}/erase": [.admin],
 
         "POST /api/insurance/payers": [.admin],
         "GET /api/insurance/payers": [.admin, .frontDesk, .biller, .accountant],

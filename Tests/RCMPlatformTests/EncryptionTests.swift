@@ -2,6 +2,7 @@ import Foundation
 import RCMCore
 import RCMHTTP
 import RCMSecurity
+import RCMServiceKit
 import RCMStorage
 import RCMTestSupport
 import Testing
@@ -121,4 +122,43 @@ struct EncryptionTests {
 struct AnyCodable: Decodable {
     let text: String?
     init(from decoder: any Decoder) throws { text = try? decoder.singleValueContainer().decode(String.self) }
+}
+
+@Suite("GDPR: export and erasure")
+struct PrivacyTests {
+    @Test("export gathers everything about a patient; erasure removes identity and keeps the financial records")
+    func exportAndErase() throws {
+        let platform = try TestPlatform()
+        let invoiceId =
+            platform.post("/api/billing/generate", TestPlatform.specificationBody).object["id"] as? String ?? ""
+        try platform.platform.drainEvents()
+        #expect(
+            platform.post("/api/payments", #"{"invoiceId": "\#(invoiceId)", "amount": 155, "method": "cash"}"#).status
+                == 201)
+        try platform.platform.drainEvents()
+
+        let export = platform.get("/api/patients/P10001/export")
+        #expect(export.status == 200)
+        let document = export.object
+        #expect((document["patient"] as? [String: Any])?["givenName"] as? String == "Asha")
+        #expect(((document["coverages"] as? [String: Any])?["items"] as? [Any])?.count == 1)
+        #expect(
+            ((document["invoices"] as? [String: Any])?["items"] as? [[String: Any]])?.first?["id"] as? String
+                == invoiceId)
+        #expect(((document["payments"] as? [[String: Any]])?.first?["payments"] as? [Any])?.count == 1)
+        #expect(((document["claims"] as? [String: Any])?["items"] as? [Any])?.count == 1)
+        #expect(((document["timeline"] as? [String: Any])?["items"] as? [Any])?.isEmpty == false)
+        #expect(((document["audit"] as? [String: Any])?["items"] as? [Any])?.isEmpty == false)
+
+        let erased = platform.post("/api/patients/P10001/erase", "")
+        #expect(erased.status == 200)
+        let patient = try platform.json("/api/patients/P10001")
+        #expect(patient["givenName"] as? String == "Erased")
+        #expect(patient["phone"] == nil && patient["email"] == nil)
+        #expect((try platform.json("/api/patients?name=asha")["items"] as? [Any])?.isEmpty == true)
+        #expect(try platform.json("/api/billing/invoices/\(invoiceId)")["status"] as? String == "partially_paid")
+        let audit = try platform.platform.audit.events(organizationId: "org_demo", AuditLog.Filter())
+        #expect(audit.contains { $0.action == "POST /api/patients/{id}/erase" && $0.resourceId == "P10001" })
+        #expect(audit.contains { $0.action == "GET /api/patients/{id}/export" && $0.resourceId == "P10001" })
+    }
 }

@@ -14,6 +14,19 @@ public protocol ServiceClient: Sendable {
 }
 
 extension ServiceClient {
+    /// GETs a JSON resource's bytes as the owner wrote them; nil when it answers 404.
+    public func getJSON(_ target: String, context: RequestContext) throws -> [UInt8]? {
+        let (path, query) = HTTPApplication.split(target)
+        var headers = HTTPHeaders([("X-Request-Id", context.requestId)])
+        if let authorization = context.authorization { headers.add("Authorization", authorization) }
+        let response = try send(HTTPRequest(method: .GET, path: path, query: query, headers: headers))
+        switch response.status {
+        case 200: return response.body
+        case 404: return nil
+        default: throw Problem.upstream("\(path) answered \(response.status).")
+        }
+    }
+
     /// GETs a JSON resource; nil when the owner answers 404.
     public func get<T: Decodable>(_ type: T.Type, _ target: String, context: RequestContext) throws -> T? {
         let (path, query) = HTTPApplication.split(target)
