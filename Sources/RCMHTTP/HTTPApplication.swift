@@ -26,6 +26,23 @@ public struct HTTPApplication: Sendable {
         var context = RequestContext(requestId: requestId, logger: logger)
         context.logger.metadata["request.id"] = requestId
         var response: HTTPResponse
+        let origin = request.headers["Origin"]
+        let allowedOrigin = origin.flatMap { limits.corsOrigins.contains($0) ? $0 : nil }
+        if request.method == .OPTIONS, origin != nil, request.headers["Access-Control-Request-Method"] != nil {
+            // A CORS preflight: answered here, before authentication, as browsers send no credentials.
+            var preflight = HTTPResponse(status: allowedOrigin == nil ? 403 : 204)
+            if let allowedOrigin {
+                preflight.headers.add("Access-Control-Allow-Origin", allowedOrigin)
+                preflight.headers.add("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+                preflight.headers.add(
+                    "Access-Control-Allow-Headers",
+                    "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id")
+                preflight.headers.add("Access-Control-Max-Age", "600")
+            }
+            preflight.headers.add("Vary", "Origin")
+            preflight.headers.set("X-Request-Id", requestId)
+            return preflight
+        }
         do {
             if request.body.count > limits.maxBodyBytes { throw Problem.payloadTooLarge(limit: limits.maxBodyBytes) }
             let chain = middleware.reversed().reduce(router.route) { next, middleware in
@@ -49,6 +66,11 @@ public struct HTTPApplication: Sendable {
             response = .problem(problem)
         }
         response.headers.set("X-Request-Id", requestId)
+        if let allowedOrigin {
+            response.headers.add("Access-Control-Allow-Origin", allowedOrigin)
+            response.headers.add("Access-Control-Expose-Headers", "X-Request-Id, ETag, Location, Retry-After")
+            response.headers.add("Vary", "Origin")
+        }
         // Liveness and readiness probes carry no data and are hit by load balancers many times a second.
         if !request.path.hasPrefix("/health/") { HTTPApplication.addSecurityHeaders(&response) }
         return response
@@ -118,6 +140,8 @@ public struct HTTPLimits: Sendable {
     public var maxConnectionsPerIP: Int = 0
     public var connectionTimeoutSeconds: Int = 30
     public var threads: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// Browser origins allowed to call the API (CORS); none by default.
+    public var corsOrigins: Set<String> = []
 
     public init() {}
 }

@@ -61,6 +61,10 @@ public struct PlatformConfiguration: Sendable {
             }
             configuration.serviceURLs[service] = url
         }
+        if let value = environment["RCM_CORS_ORIGINS"], !value.isEmpty {
+            configuration.limits.corsOrigins = Set(
+                value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
         if let value = environment["RCM_TLS_KEY"], !value.isEmpty { configuration.tlsKeyFile = value }
         if let value = environment["RCM_TLS_CERT"], !value.isEmpty { configuration.tlsCertificateFile = value }
         if let value = environment["RCM_ORGANIZATION_ID"] { configuration.organizationId = value }

@@ -163,6 +163,30 @@ struct RouterTests {
         try limiter.take("10.0.0.1", now: 1002)  // refilled after two seconds
     }
 
+    @Test("CORS: allowed origins get preflights and headers; others get nothing")
+    func cors() {
+        var limits = HTTPLimits()
+        limits.corsOrigins = ["https://console.clinic.example"]
+        let router = RouterBuilder()
+        router.get("/x") { _, _ in HTTPResponse(status: 200) }
+        let app = HTTPApplication(router: router.build(), limits: limits)
+        let preflight = app.test(
+            .OPTIONS, "/x",
+            headers: [("Origin", "https://console.clinic.example"), ("Access-Control-Request-Method", "POST")])
+        #expect(preflight.status == 204)
+        #expect(preflight.headers["Access-Control-Allow-Origin"] == "https://console.clinic.example")
+        #expect(preflight.headers["Access-Control-Allow-Headers"]?.contains("Authorization") == true)
+        let refused = app.test(
+            .OPTIONS, "/x", headers: [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "GET")])
+        #expect(refused.status == 403 && refused.headers["Access-Control-Allow-Origin"] == nil)
+        #expect(
+            app.test(.GET, "/x", headers: [("Origin", "https://console.clinic.example")]).headers[
+                "Access-Control-Allow-Origin"] == "https://console.clinic.example")
+        #expect(
+            app.test(.GET, "/x", headers: [("Origin", "https://evil.example")]).headers["Access-Control-Allow-Origin"]
+                == nil)
+    }
+
     @Test("an oversized body is 413 before any handler runs")
     func oversized() {
         var limits = HTTPLimits()
