@@ -161,18 +161,13 @@ public struct BillingService: PlatformService {
     }
 
     func listInvoices(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
-        let limit = Int(request.query["limit"] ?? "50") ?? -1
-        guard (1...200).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 200") }
+        let limit = try request.pageLimit()
         let invoices = try environment.database.read {
             try BillingStore.list(
                 organization: context.organizationId, patientId: request.query["patientId"],
                 after: request.query["cursor"], limit: limit, scope: context.locationFilter("location_id"), in: $0)
         }
-        struct Page: Encodable {
-            let items: [Invoice]
-            let nextCursor: String?
-        }
-        return try .json(Page(items: invoices, nextCursor: invoices.count == limit ? invoices.last?.id : nil))
+        return try .json(Page(items: invoices, limit: limit, cursor: \.id))
     }
 
     /// Voids an unpaid invoice by appending a `void` entry; nothing is deleted.

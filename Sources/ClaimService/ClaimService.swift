@@ -66,18 +66,13 @@ public struct ClaimService: PlatformService {
             }
             sql = sql + " AND status = \(statusText)"
         }
-        let limit = Int(request.query["limit"] ?? "50") ?? -1
-        guard (1...200).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 200") }
+        let limit = try request.pageLimit()
         if let cursor = request.query["cursor"] { sql = sql + " AND id > \(cursor)" }
         sql = sql + " ORDER BY id LIMIT \(limit)"
         let claims = try environment.database.read { connection in
             try connection.query(sql).map { try ClaimService.claim(from: $0, in: connection) }
         }
-        struct Page: Encodable {
-            let items: [Claim]
-            let nextCursor: String?
-        }
-        return try .json(Page(items: claims, nextCursor: claims.count == limit ? claims.last?.id : nil))
+        return try .json(Page(items: claims, limit: limit, cursor: \.id))
     }
 
     func read(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {

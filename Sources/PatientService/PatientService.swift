@@ -140,8 +140,7 @@ public struct PatientService: PlatformService {
     }
 
     func search(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
-        let limit = Int(request.query["limit"] ?? "50") ?? -1
-        guard (1...200).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 200") }
+        let limit = try request.pageLimit()
         let query = PatientStore.Search(
             name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 },
             dateOfBirth: try request.dateQuery("dateOfBirth"),
@@ -151,11 +150,7 @@ public struct PatientService: PlatformService {
                 query, organization: context.organizationId, scope: context.locationFilter("location_id"),
                 fields: environment.fields, in: $0)
         }
-        struct Page: Encodable {
-            let items: [Patient]
-            let nextCursor: String?
-        }
-        return try .json(Page(items: patients, nextCursor: patients.count == limit ? patients.last?.id : nil))
+        return try .json(Page(items: patients, limit: limit, cursor: \.id))
     }
 
     static func validateContact(_ input: PatientInput, _ validation: inout Validation) {

@@ -213,16 +213,10 @@ public final class Platform: Sendable {
                 guard let seq = Int64(after) else { throw Problem.invalid(pointer: "query:cursor", "must be a number") }
                 filter.after = seq
             }
-            let limit = Int(request.query["limit"] ?? "100") ?? -1
-            guard (1...1000).contains(limit) else { throw Problem.invalid(pointer: "query:limit", "must be 1 to 1000") }
+            let limit = try request.pageLimit(fallback: 100, maximum: 1000)
             filter.limit = limit
             let events = try audit.events(organizationId: context.organizationId, filter)
-            struct Page: Encodable {
-                let items: [AuditEntry]
-                let nextCursor: String?
-            }
-            return try .json(
-                Page(items: events, nextCursor: events.count == limit ? events.last.map { String($0.seq) } : nil))
+            return try .json(Page(items: events, limit: limit, cursor: { String($0.seq) }))
         }
         let ok: [UInt8] = Array(#"{"status":"ok"}"#.utf8)
         router.get("/health/live") { _, _ in

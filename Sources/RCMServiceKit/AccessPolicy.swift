@@ -221,24 +221,26 @@ public struct AccessGuard: Sendable {
             return Principal(
                 userId: "bench", organizationId: "org_demo", roles: Set(Role.allCases.map(\.rawValue)), locations: [])
         #else
-        guard let header = request.headers["Authorization"], header.count > 7,
-            header.prefix(7).lowercased() == "bearer "
-        else { throw AccessGuard.unauthorized("A bearer access token is required.") }
-        let token = String(header.dropFirst(7))
-        let now = Int64(Date().timeIntervalSince1970)
-        if let claims = verified.claims(for: token, now: now) {
-            return Principal(
-                userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles), locations: claims.locations)
-        }
-        do {
-            let claims = try JWT.verify(
-                token, keys: keys.publicKeys, issuer: settings.issuer, audience: settings.audience)
-            verified.remember(token, claims)
-            return Principal(
-                userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles), locations: claims.locations)
-        } catch let invalid as JWT.Invalid {
-            throw AccessGuard.unauthorized("The access token is not valid (\(invalid.reason)).")
-        }
+            guard let header = request.headers["Authorization"], header.count > 7,
+                header.prefix(7).lowercased() == "bearer "
+            else { throw AccessGuard.unauthorized("A bearer access token is required.") }
+            let token = String(header.dropFirst(7))
+            let now = Int64(Date().timeIntervalSince1970)
+            if let claims = verified.claims(for: token, now: now) {
+                return Principal(
+                    userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles),
+                    locations: claims.locations)
+            }
+            do {
+                let claims = try JWT.verify(
+                    token, keys: keys.publicKeys, issuer: settings.issuer, audience: settings.audience)
+                verified.remember(token, claims)
+                return Principal(
+                    userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles),
+                    locations: claims.locations)
+            } catch let invalid as JWT.Invalid {
+                throw AccessGuard.unauthorized("The access token is not valid (\(invalid.reason)).")
+            }
         #endif
     }
 
