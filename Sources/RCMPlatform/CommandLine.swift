@@ -21,6 +21,7 @@ public enum RCMCommand {
           rcm users create-admin --email E [options]  create an admin (password on standard input)
           rcm audit verify [options]          check the audit trail's hash chain and signed checkpoints
           rcm keys rotate [options]           add a data key and re-encrypt every sealed field with it
+          rcm keys rotate-signing [options]   add a token-signing key (tokens signed by older keys stay valid)
           rcm certs dev [--dir D]             make a development CA and a localhost certificate (default ./data/certs)
 
         OPTIONS (each also from the environment variable shown)
@@ -142,7 +143,15 @@ public enum RCMCommand {
     /// `rcm keys rotate`: a new data key encrypts from now on, and every sealed field is
     /// re-encrypted with it; the old keys stay in the key file until an operator removes them.
     static func keysCommand(_ arguments: [String]) throws -> Int32 {
-        guard arguments.first == "rotate" else { throw UsageError("keys needs 'rotate'") }
+        if arguments.first == "rotate-signing" {
+            let (configuration, _) = try parse(Array(arguments.dropFirst()))
+            let key = try KeyStore(directory: configuration.keysDirectory).rotate()
+            say(
+                "New signing key \(key.kid); restart the servers of this installation to sign with it (old tokens stay valid)."
+            )
+            return 0
+        }
+        guard arguments.first == "rotate" else { throw UsageError("keys needs 'rotate' or 'rotate-signing'") }
         let (configuration, help) = try parse(Array(arguments.dropFirst()))
         if help {
             print(usage)

@@ -418,3 +418,68 @@ struct BreakGlassTests {
         #expect(events.contains { $0.action == "BREAK-GLASS GET /api/patients/{id}" && $0.outcome == 403 })
     }
 }
+
+@Suite("Tenancy and key rotation")
+struct TenancyTests {
+    @Test("every service answers 404 for another organization's records")
+    func crossOrganization() throws {
+        let platform = try TestPlatform()
+        let invoice = platform.post("/api/billing/generate", TestPlatform.specificationBody).object
+        let invoiceId = try #require(invoice["id"] as? String)
+        try platform.platform.drainEvents()
+        let payment = platform.post("/api/payments", #"{"invoiceId": "\#(invoiceId)", "amount": 10, "method": "cash"}"#)
+        let paymentId = try #require(payment.object["id"] as? String)
+        let claimId = try #require(
+            (try platform.json("/api/claims?invoiceId=\(invoiceId)")["items"] as? [[String: Any]])?.first?["id"]
+                as? String)
+        let coverageId = try #require((invoice["coverage"] as? [String: Any])?["coverageId"] as? String)
+        let userId = try #require(
+            platform.post(
+                "/api/identity/users", #"{"email": "x@clinic.example", "displayName": "X", "roles": ["biller"]}"#
+            ).object["id"] as? String)
+
+        let now = Int64(Date().timeIntervalSince1970)
+        let stranger = try JWT.sign(
+            AccessClaims(
+                iss: platform.platform.tokens.issuer, aud: platform.platform.tokens.audience, sub: "usr_other",
+                org: "org_other", roles: Role.allCases.map(\.rawValue), locations: [], iat: now, exp: now + 300,
+                jti: Identifier.make("jti")),
+            with: platform.platform.keys.active)
+        let headers = [("Authorization", "Bearer " + stranger)]
+        for path in [
+            "/api/patients/P10001", "/api/billing/invoices/\(invoiceId)", "/api/claims/\(claimId)",
+            "/api/payments/\(paymentId)", "/api/insurance/coverages/\(coverageId)", "/api/identity/users/\(userId)",
+            "/api/patients/P10001/export",
+        ] {
+            #expect(platform.get(path, headers: headers).status == 404, "\(path)")
+        }
+        for path in ["/api/claims?invoiceId=\(invoiceId)", "/api/billing/invoices"] {
+            #expect((try platform.get(path, headers: headers).decode(TenancyTests.Items.self)).items.isEmpty, "\(path)")
+        }
+        #expect(
+            platform.post("/api/claims/\(claimId)/transitions", #"{"status": "submitted"}"#, headers: headers).status
+                == 404)
+    }
+
+    struct Items: Decodable {
+        struct Item: Decodable {}
+        let items: [Item]
+    }
+
+    @Test("rotating the signing key logs nobody out: old tokens verify, new ones use the new kid")
+    func signingKeyRotation() throws {
+        let platform = try TestPlatform()
+        let before = platform.token
+        let old = platform.platform.keys.active.kid
+        let new = try platform.platform.keys.rotate()
+        #expect(new.kid != old)
+        #expect(platform.get("/api/patients/P10001", headers: [("Authorization", "Bearer " + before)]).status == 200)
+        let fresh = try platform.platform.systemToken()
+        let header = String(fresh.split(separator: ".")[0])
+        #expect(String(decoding: Base64URL.decode(header) ?? [], as: UTF8.self).contains(new.kid))
+        let kids = (try platform.json("/.well-known/jwks.json")["keys"] as? [[String: String]] ?? []).compactMap {
+            $0["kid"]
+        }
+        #expect(Set(kids) == [old, new.kid])
+    }
+}
