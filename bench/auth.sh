@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 start() { # BINARY PORT NAME
-    RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
+    RCM_RATE_LIMIT=0 RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
         "$1" serve --demo --port "$2" --data-dir "$TMP/$3" >"$TMP/$3.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 60); do curl -fsS "http://127.0.0.1:$2/health/ready" >/dev/null 2>&1 && return 0; sleep 0.5; done

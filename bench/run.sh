@@ -46,7 +46,8 @@ CONF
 nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
 
 # rcm with the demo organization on fresh SQLite files.
-RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
+# One token drives the whole load here, so the per-caller rate limit (50/s by default) is lifted.
+RCM_RATE_LIMIT=0 RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
     .build/release/rcm serve --demo --port "$RCM_PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
 RCM_PID=$!
 for _ in $(seq 60); do

@@ -73,7 +73,12 @@ public final class Platform: Sendable {
         }
         Platform.registerOperations(router, databases: databases, audit: audit)
 
-        let guardian = AccessGuard(keys: keys, settings: tokens, audit: audit)
+        let limiter =
+            configuration.rateLimitPerSecond > 0
+            ? RateLimiter(
+                capacity: configuration.rateLimitPerSecond * 2, perSecond: Double(configuration.rateLimitPerSecond))
+            : nil
+        let guardian = AccessGuard(keys: keys, settings: tokens, audit: audit, limiter: limiter)
         let application = HTTPApplication(router: router.build(wrapping: guardian.wrap), limits: configuration.limits)
         // The audit trail is served by every process; export reads it in-process.
         directory.bind("audit", to: InProcessServiceClient(application: application))

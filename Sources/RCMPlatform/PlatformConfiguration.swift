@@ -26,6 +26,9 @@ public struct PlatformConfiguration: Sendable {
     public var currency = "INR"
     public var limits = HTTPLimits()
     /// PEM files of the server's key and certificate chain: serve HTTPS (`RCM_TLS_KEY`, `RCM_TLS_CERT`).
+    /// Requests per second each caller (token subject) may make, with bursts of twice that;
+    /// 0 turns the limit off (`RCM_RATE_LIMIT`).
+    public var rateLimitPerSecond = 50
     public var tlsKeyFile: String?
     public var tlsCertificateFile: String?
 
@@ -64,6 +67,10 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_CORS_ORIGINS"], !value.isEmpty {
             configuration.limits.corsOrigins = Set(
                 value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        if let value = environment["RCM_RATE_LIMIT"] {
+            guard let rate = Int(value), rate >= 0 else { throw UsageError("RCM_RATE_LIMIT must be 0 or more") }
+            configuration.rateLimitPerSecond = rate
         }
         if let value = environment["RCM_TLS_KEY"], !value.isEmpty { configuration.tlsKeyFile = value }
         if let value = environment["RCM_TLS_CERT"], !value.isEmpty { configuration.tlsCertificateFile = value }

@@ -111,12 +111,15 @@ public struct AccessGuard: Sendable {
     let keys: KeyStore
     let settings: TokenSettings
     let audit: AuditLog?
+    /// Requests per caller (the token's subject), when limited.
+    let limiter: RateLimiter?
     let verified = VerifiedTokens()
 
-    public init(keys: KeyStore, settings: TokenSettings, audit: AuditLog? = nil) {
+    public init(keys: KeyStore, settings: TokenSettings, audit: AuditLog? = nil, limiter: RateLimiter? = nil) {
         self.keys = keys
         self.settings = settings
         self.audit = audit
+        self.limiter = limiter
     }
 
     /// Routes that are not audited: probes and public keys, which touch no data.
@@ -141,6 +144,15 @@ public struct AccessGuard: Sendable {
                 throw problem
             }
             context.organizationId = principal.organizationId
+            // The installation's own work (`sub: system`, signed only by the platform) is not limited.
+            if let limiter, principal.userId != "system" {
+                do {
+                    try limiter.take(principal.userId)
+                } catch let problem as Problem {
+                    try? record(route, request, context, actor: principal.userId, outcome: problem.status)
+                    throw problem
+                }
+            }
             var action = key
             if let reason = request.headers["X-Break-Glass"] {
                 // Emergency access beyond the caller's locations: explicit, for clinicians and

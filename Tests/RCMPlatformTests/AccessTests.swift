@@ -483,3 +483,31 @@ struct TenancyTests {
         #expect(Set(kids) == [old, new.kid])
     }
 }
+
+@Suite("Per-caller rate limit")
+struct CallerRateLimitTests {
+    @Test("a caller past its rate gets 429 with Retry-After; another caller is not affected")
+    func limited() throws {
+        let platform = try TestPlatform(rateLimit: 5)
+        let now = Int64(Date().timeIntervalSince1970)
+        func user(_ subject: String) throws -> [(String, String)] {
+            let token = try JWT.sign(
+                AccessClaims(
+                    iss: platform.platform.tokens.issuer, aud: platform.platform.tokens.audience, sub: subject,
+                    org: platform.configuration.organizationId, roles: ["front_desk"], locations: [], iat: now,
+                    exp: now + 300, jti: Identifier.make("jti")),
+                with: platform.platform.keys.active)
+            return [("Authorization", "Bearer " + token)]
+        }
+        let busy = try user("usr_busy")
+        var statuses: [Int] = []
+        for _ in 0..<10 { statuses.append(platform.get("/api/patients/P10001", headers: busy).status) }
+        #expect(statuses.allSatisfy { $0 == 200 })  // a burst of twice the rate
+        let refused = platform.get("/api/patients/P10001", headers: busy)
+        #expect(refused.status == 429)
+        #expect(refused.headers["Retry-After"] != nil)
+        // Another caller has a bucket of their own; the installation's own work is not limited.
+        #expect(platform.get("/api/patients/P10001", headers: try user("usr_else")).status == 200)
+        #expect(platform.get("/api/patients/P10001").status == 200)
+    }
+}

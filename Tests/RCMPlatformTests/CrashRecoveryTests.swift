@@ -36,6 +36,7 @@ final class RCMProcess {
         environment["RCM_SCHEMA_PREFIX"] = schemaPrefix
         environment["RCM_DATABASE_URL"] = TestDatabases.postgresURL ?? ""
         environment["RCM_LOG_LEVEL"] = "warning"
+        environment["RCM_RATE_LIMIT"] = "0"  // the test polls faster than a person would
         environment["RCM_ADMIN_EMAIL"] = RCMProcess.adminEmail
         environment["RCM_ADMIN_PASSWORD"] = RCMProcess.adminPassword
         for (key, value) in extra { environment[key] = value }

@@ -23,10 +23,11 @@ final class TestPlatform: Sendable {
 
     init(
         demo: Bool = true, deliverInBackground: Bool = false, services: [String]? = nil,
-        serviceURLs: [String: URL] = [:], keysDirectory: String? = nil
+        serviceURLs: [String: URL] = [:], keysDirectory: String? = nil, rateLimit: Int = 0
     ) throws {
         var configuration = PlatformConfiguration()
         configuration.keysDirectoryOverride = keysDirectory
+        configuration.rateLimitPerSecond = rateLimit
         configuration.services = services
         configuration.serviceURLs = serviceURLs
         configuration.dataDirectory = TestDatabases.temporaryDirectory()
