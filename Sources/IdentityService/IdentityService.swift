@@ -109,6 +109,7 @@ public struct IdentityService: PlatformService {
             throw IdentityService.invalidCredentials
         }
         if user.lockedUntil > now {
+            audit("LOGIN LOCKED", user: user, outcome: 429, request: request, context: context)
             var problem = Problem(
                 type: "https://rcm.invalid/problems/too-many-attempts", title: "Too many attempts", status: 429,
                 detail: "Too many failed logins; try again in \(user.lockedUntil - now) seconds.")
@@ -130,13 +131,24 @@ public struct IdentityService: PlatformService {
                     "UPDATE users SET failed_logins = \(failures), locked_until = \(now + wait) WHERE id = \(user.id)")
             }
             environment.logger.warning("login failed", ["user.id": user.id, "failures": String(failures)])
+            audit("LOGIN FAILED", user: user, outcome: 401, request: request, context: context)
             throw IdentityService.invalidCredentials
         }
         let pair = try environment.database.write { connection -> TokenPair in
             try connection.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = \(user.id)")
             return try issue(for: user, family: Identifier.make("fam"), in: connection)
         }
+        audit("LOGIN", user: user, outcome: 200, request: request, context: context)
         return try .json(pair)
+    }
+
+    /// Records an authentication event under the account's organization, so that its auditors see
+    /// it (the route's own entry is the installation's: before login there is no organization).
+    func audit(_ action: String, user: User, outcome: Int, request: HTTPRequest, context: RequestContext) {
+        try? environment.audit?.record(
+            organizationId: user.organizationId, actor: user.id, action: action, resourceType: "auth",
+            resourceId: user.id, outcome: outcome, ip: request.remoteAddress,
+            userAgent: request.headers["User-Agent"] ?? "", requestId: context.requestId)
     }
 
     // MARK: Refresh and logout
@@ -163,12 +175,16 @@ public struct IdentityService: PlatformService {
             if try row.bool("used") || row.bool("revoked") {
                 try connection.execute("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = \(family)")
                 environment.logger.warning("refresh token reused; family revoked", ["token.family": family])
+                if let user = try IdentityService.findUser(id: try row.string("user_id"), in: connection) {
+                    audit("REFRESH TOKEN REUSED", user: user, outcome: 401, request: request, context: context)
+                }
                 return .failure(IdentityService.invalidRefresh)
             }
             guard try row.int64("expires_at") > now,
                 let user = try IdentityService.findUser(id: try row.string("user_id"), in: connection), !user.disabled
             else { return .failure(IdentityService.invalidRefresh) }
             try connection.execute("UPDATE refresh_tokens SET used = 1 WHERE token_hash = \(hash)")
+            audit("TOKEN REFRESH", user: user, outcome: 200, request: request, context: context)
             return .success(try issue(for: user, family: family, in: connection))
         }
         return try .json(try outcome.get())

@@ -64,7 +64,7 @@ public final class Platform: Sendable {
             let service = type.init(
                 environment: ServiceEnvironment(
                     database: database, outbox: outbox, services: directory, currency: configuration.currency,
-                    logger: Logger(label: type.name), keys: keys, tokens: tokens, fields: fields))
+                    logger: Logger(label: type.name), keys: keys, tokens: tokens, fields: fields, audit: audit))
             service.registerRoutes(router)
             if let consumer = service.consumer { transport.register(consumer) }
             databases[type.name] = database

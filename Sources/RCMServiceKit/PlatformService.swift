@@ -18,12 +18,15 @@ public struct ServiceEnvironment: Sendable {
     public let tokens: TokenSettings
     /// Field-level encryption of identifiers and sensitive PHI.
     public let fields: FieldEncryption
+    /// The audit trail, for events a route's own entry cannot name (whose login failed).
+    public let audit: AuditLog?
 
     public init(
         database: any Database, outbox: Outbox, services: ServiceDirectory, currency: String, logger: Logger,
-        keys: KeyStore, tokens: TokenSettings, fields: FieldEncryption
+        keys: KeyStore, tokens: TokenSettings, fields: FieldEncryption, audit: AuditLog? = nil
     ) {
         self.fields = fields
+        self.audit = audit
         self.database = database
         self.outbox = outbox
         self.services = services

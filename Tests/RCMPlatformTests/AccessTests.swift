@@ -194,6 +194,10 @@ struct AccessTests {
         #expect(locked.status == 429)
         #expect(Int(locked.headers["Retry-After"] ?? "") ?? 0 > 0)
         #expect(try unknown.decode(Problem.self).detail == "The email or password is wrong.")
+        // The organization's auditors see whose logins failed.
+        let events = try platform.platform.audit.events(organizationId: "org_demo", AuditLog.Filter())
+        #expect(events.filter { $0.action == "LOGIN FAILED" }.count == 6)
+        #expect(events.contains { $0.action == "LOGIN LOCKED" && $0.outcome == 429 })
     }
 }
 
