@@ -109,7 +109,7 @@ public struct HTTPApplication: Sendable {
     private static let counter = Atomic<UInt64>(0)
 
     /// A request id in the textual form of a version 4 UUID.
-    static func newRequestId() -> String {
+    public static func newRequestId() -> String {
         var mixed = counter.add(1, ordering: .relaxed).newValue &+ 0x9E37_79B9_7F4A_7C15
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
         mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB

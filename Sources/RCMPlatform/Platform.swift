@@ -78,7 +78,15 @@ public final class Platform: Sendable {
             ? RateLimiter(
                 capacity: configuration.rateLimitPerSecond * 2, perSecond: Double(configuration.rateLimitPerSecond))
             : nil
-        let guardian = AccessGuard(keys: keys, settings: tokens, audit: audit, limiter: limiter)
+        // Tokens are verified with this process's keys, or — when identity runs elsewhere — with the
+        // identity service's JWKS, so that no other process needs its private key.
+        let verification: any PublicKeySource
+        if services["identity"] == nil, configuration.serviceURLs["identity"] != nil {
+            verification = RemoteKeySet(services: directory, local: keys)
+        } else {
+            verification = keys
+        }
+        let guardian = AccessGuard(keys: verification, settings: tokens, audit: audit, limiter: limiter)
         let application = HTTPApplication(router: router.build(wrapping: guardian.wrap), limits: configuration.limits)
         // The audit trail is served by every process; export reads it in-process.
         directory.bind("audit", to: InProcessServiceClient(application: application))

@@ -108,14 +108,16 @@ public enum AccessPolicy {
 /// Puts every non-public route behind token verification and the permission matrix. The
 /// organization of the request is the token's; a caller the matrix does not allow gets 403.
 public struct AccessGuard: Sendable {
-    let keys: KeyStore
+    let keys: any PublicKeySource
     let settings: TokenSettings
     let audit: AuditLog?
     /// Requests per caller (the token's subject), when limited.
     let limiter: RateLimiter?
     let verified = VerifiedTokens()
 
-    public init(keys: KeyStore, settings: TokenSettings, audit: AuditLog? = nil, limiter: RateLimiter? = nil) {
+    public init(
+        keys: any PublicKeySource, settings: TokenSettings, audit: AuditLog? = nil, limiter: RateLimiter? = nil
+    ) {
         self.keys = keys
         self.settings = settings
         self.audit = audit
@@ -244,8 +246,15 @@ public struct AccessGuard: Sendable {
                     locations: claims.locations)
             }
             do {
-                let claims = try JWT.verify(
-                    token, keys: keys.publicKeys, issuer: settings.issuer, audience: settings.audience)
+                var claims: AccessClaims
+                do {
+                    claims = try JWT.verify(
+                        token, keys: keys.publicKeys, issuer: settings.issuer, audience: settings.audience)
+                } catch let invalid as JWT.Invalid where invalid.reason == "unknown key" {
+                    keys.refresh()  // a key the identity service rotated in since the last fetch
+                    claims = try JWT.verify(
+                        token, keys: keys.publicKeys, issuer: settings.issuer, audience: settings.audience)
+                }
                 verified.remember(token, claims)
                 return Principal(
                     userId: claims.sub, organizationId: claims.org, roles: Set(claims.roles),

@@ -1,6 +1,7 @@
 import Foundation
 import RCMCore
 import RCMHTTP
+import RCMSecurity
 import RCMStorage
 import RCMTestSupport
 import Testing
@@ -130,27 +131,43 @@ struct ServiceTests {
 struct SplitTopologyTests {
     @Test("billing in one platform asks patient and insurance in another over HTTP")
     func billingCallsOverHTTP() throws {
-        let keys = TestDatabases.temporaryDirectory()
-        let owners = try TestPlatform(services: ["patient", "insurance"], keysDirectory: keys)
+        // Identity lives with patient and insurance; billing has keys of its own and verifies
+        // identity's tokens through its JWKS.
+        let owners = try TestPlatform(services: ["identity", "patient", "insurance"])
         let port = try owners.platform.serve()
         let billing = try TestPlatform(
             demo: false, services: ["billing"],
             serviceURLs: [
                 "patient": URL(string: "http://127.0.0.1:\(port)")!,
                 "insurance": URL(string: "http://127.0.0.1:\(port)")!,
-            ], keysDirectory: keys)
+                "identity": URL(string: "http://127.0.0.1:\(port)")!,
+            ])
+        // A token identity signed; billing holds no copy of identity's key.
+        let identityToken = [("Authorization", "Bearer " + owners.token)]
+        #expect(billing.platform.keys.publicKeys[owners.platform.keys.active.kid] == nil)
         for code in ["OPD001", "LAB025"] {
             let price = code == "OPD001" ? "400" : "250"
             let response = billing.request(
-                .PUT, "/api/billing/charge-items/loc_andheri/\(code)", headers: [("Content-Type", "application/json")],
+                .PUT, "/api/billing/charge-items/loc_andheri/\(code)",
+                headers: identityToken + [("Content-Type", "application/json")],
                 body: #"{"description": "x", "price": \#(price)}"#)
             #expect(response.status == 200)
         }
-        let invoice = billing.post("/api/billing/generate", TestPlatform.specificationBody)
+        let invoice = billing.post("/api/billing/generate", TestPlatform.specificationBody, headers: identityToken)
         #expect(invoice.status == 201)
         #expect(decimal(invoice.object["payerAmount"]) == 495)
         let unknown = billing.post(
-            "/api/billing/generate", #"{"patientId": "P99999", "services": [{"code": "OPD001"}]}"#)
+            "/api/billing/generate", #"{"patientId": "P99999", "services": [{"code": "OPD001"}]}"#,
+            headers: identityToken)
         #expect(try unknown.decode(Problem.self).errors.map(\.pointer) == ["/patientId"])
+        // A token from a key identity does not publish is refused.
+        let stranger = try SigningKey.generate()
+        let now = Int64(Date().timeIntervalSince1970)
+        let forged = try JWT.sign(
+            AccessClaims(
+                iss: "rcm", aud: "rcm-api", sub: "usr_x", org: "org_demo", roles: ["admin"], locations: [], iat: now,
+                exp: now + 60, jti: "j"),
+            with: stranger)
+        #expect(billing.get("/api/billing/invoices", headers: [("Authorization", "Bearer " + forged)]).status == 401)
     }
 }
