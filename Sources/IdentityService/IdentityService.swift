@@ -43,6 +43,19 @@ public struct IdentityService: PlatformService {
                     secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, disabled INTEGER NOT NULL, created_at TEXT NOT NULL)
                 """
             ]),
+        Migration(
+            3, "organizations and locations",
+            [
+                """
+                CREATE TABLE organizations (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, currency TEXT NOT NULL, created_at TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE locations (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX locations_organization ON locations (organization_id)",
+            ]),
         Outbox.migration, Idempotency.migration,
     ]
 
@@ -66,6 +79,8 @@ public struct IdentityService: PlatformService {
             auth.post("/token", token)
         }
         router.post("/api/identity/clients", registerClient)
+        router.get("/api/identity/organization", readOrganization)
+        router.post("/api/identity/locations", createLocation)
         router.group("/api/identity/users") { users in
             users.post("", invite)
             users.get("", listUsers)
@@ -337,6 +352,107 @@ public struct IdentityService: PlatformService {
         return form
     }
 
+    // MARK: Organizations and locations
+
+    /// Creates an organization (a clinic or a chain) with its locations when it does not exist yet.
+    public static func ensureOrganization(
+        id: String, name: String, currency: String, locations: [(id: String, name: String)], in database: any Database
+    ) throws {
+        try database.write { connection in
+            try connection.execute(
+                """
+                INSERT INTO organizations (id, name, currency, created_at) VALUES (\(id), \(name), \(currency), \(Timestamp.now()))
+                ON CONFLICT DO NOTHING
+                """)
+            for location in locations {
+                try connection.execute(
+                    """
+                    INSERT INTO locations (id, organization_id, name, created_at)
+                    VALUES (\(location.id), \(id), \(location.name), \(Timestamp.now())) ON CONFLICT DO NOTHING
+                    """)
+            }
+        }
+    }
+
+    /// The caller's organization and its locations.
+    func readOrganization(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        struct Location: Encodable {
+            let id: String
+            let name: String
+        }
+        struct Organization: Encodable {
+            let id: String
+            let name: String
+            let currency: String
+            let locations: [Location]
+        }
+        let organization = try environment.database.read { connection -> Organization? in
+            guard
+                let row = try connection.queryFirst("SELECT * FROM organizations WHERE id = \(context.organizationId)")
+            else { return nil }
+            let locations = try connection.query(
+                "SELECT * FROM locations WHERE organization_id = \(context.organizationId) ORDER BY id"
+            ).map { Location(id: try $0.string("id"), name: try $0.string("name")) }
+            return Organization(
+                id: try row.string("id"), name: try row.string("name"), currency: try row.string("currency"),
+                locations: locations)
+        }
+        guard let organization else {
+            throw Problem.notFound("Organization \(context.organizationId) is not registered.")
+        }
+        return try .json(organization)
+    }
+
+    /// Adds a location to the caller's organization (admins).
+    func createLocation(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        struct LocationInput: Decodable {
+            var id: String?
+            var name: String?
+        }
+        let input = try request.decode(LocationInput.self)
+        var validation = Validation()
+        validation.text(input.name, "/name")
+        validation.text(input.id, "/id", maxLength: 64)
+        if let id = input.id {
+            validation.require(
+                id.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }, "/id",
+                "may hold letters, digits, _ and -")
+        }
+        try validation.check()
+        let id = input.id ?? ""
+        try environment.database.write { connection in
+            guard try connection.queryFirst("SELECT id FROM organizations WHERE id = \(context.organizationId)") != nil
+            else {
+                throw Problem.notFound("Organization \(context.organizationId) is not registered.")
+            }
+            guard try connection.queryFirst("SELECT id FROM locations WHERE id = \(id)") == nil else {
+                throw Problem.conflict("Location \(id) exists.")
+            }
+            try connection.execute(
+                """
+                INSERT INTO locations (id, organization_id, name, created_at)
+                VALUES (\(id), \(context.organizationId), \(input.name ?? ""), \(Timestamp.now()))
+                """)
+        }
+        return try .json(["id": id, "name": input.name ?? ""], status: 201)
+    }
+
+    /// Locations given to a user must be the organization's (when it has registered any).
+    func checkLocations(_ locations: [String], organization: String) throws {
+        let known = try environment.database.read { connection in
+            Set(
+                try connection.query("SELECT id FROM locations WHERE organization_id = \(organization)").map {
+                    try $0.string("id")
+                })
+        }
+        guard !known.isEmpty else { return }
+        var validation = Validation()
+        for (index, location) in locations.enumerated() where !known.contains(location) {
+            validation.fail("/locations/\(index)", "\(location) is not a location of the organization")
+        }
+        try validation.check()
+    }
+
     // MARK: User management (admins)
 
     /// A user as admins see it: never the password hash.
@@ -376,6 +492,7 @@ public struct IdentityService: PlatformService {
         validation.text(input.displayName, "/displayName")
         let roles = IdentityService.validateAccess(input, &validation)
         try validation.check()
+        try checkLocations(input.locations ?? [], organization: context.organizationId)
         let password = "tmp-" + SecureRandom.token().prefix(20)
         let id = try IdentityService.createUser(
             email: input.email ?? "", password: password, displayName: input.displayName ?? "",
@@ -411,6 +528,7 @@ public struct IdentityService: PlatformService {
         var validation = Validation()
         let roles = IdentityService.validateAccess(input, &validation)
         try validation.check()
+        try checkLocations(input.locations ?? [], organization: context.organizationId)
         let id = context.parameter("id")
         try environment.database.write { connection in
             guard let user = try IdentityService.findUser(id: id, in: connection),

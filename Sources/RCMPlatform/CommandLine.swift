@@ -134,6 +134,9 @@ public enum RCMCommand {
         guard let email = environment["RCM_ADMIN_EMAIL"], let password = environment["RCM_ADMIN_PASSWORD"],
             let identity = platform.databases["identity"], try IdentityService.userCount(in: identity) == 0
         else { return }
+        try IdentityService.ensureOrganization(
+            id: platform.configuration.organizationId, name: platform.configuration.organizationId,
+            currency: platform.configuration.currency, locations: [], in: identity)
         _ = try IdentityService.createUser(
             email: email, password: password, displayName: "Administrator",
             organizationId: platform.configuration.organizationId, roles: [.admin], in: identity)
@@ -214,6 +217,9 @@ public enum RCMCommand {
         defer { database.close() }
         try Migrator.migrate(database, IdentityService.migrations)
         do {
+            try IdentityService.ensureOrganization(
+                id: configuration.organizationId, name: configuration.organizationId, currency: configuration.currency,
+                locations: [], in: database)
             _ = try IdentityService.createUser(
                 email: email, password: password, displayName: "Administrator",
                 organizationId: configuration.organizationId, roles: [.admin], in: database)

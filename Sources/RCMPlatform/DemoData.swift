@@ -28,6 +28,12 @@ public enum DemoData {
     /// Loads what belongs to the services this process hosts (all six by default).
     public static func load(into platform: Platform) throws {
         let services = Set(platform.services.keys)
+        if let identity = platform.databases["identity"] {
+            try IdentityService.ensureOrganization(
+                id: platform.configuration.organizationId, name: "Sunrise Clinics",
+                currency: platform.configuration.currency,
+                locations: [("loc_andheri", "Sunrise Andheri"), ("loc_powai", "Sunrise Powai")], in: identity)
+        }
         let client = Client(application: platform.application, token: try platform.systemToken())
         if services.contains("billing") { try loadChargeMaster(into: client) }
         if services.contains("patient") && services.contains("insurance") {

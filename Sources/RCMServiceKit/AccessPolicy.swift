@@ -66,6 +66,8 @@ public enum AccessPolicy {
         "GET /api/reporting/timeline": [.admin, .biller, .accountant, .auditor],
 
         "POST /api/identity/clients": [.admin],
+        "GET /api/identity/organization": [.admin, .frontDesk, .clinician, .biller, .accountant, .auditor],
+        "POST /api/identity/locations": [.admin],
         "POST /api/identity/users": [.admin],
         "GET /api/identity/users": [.admin],
         "GET /api/identity/users/{id}": [.admin],

@@ -515,3 +515,25 @@ struct CallerRateLimitTests {
         #expect(platform.get("/api/patients/P10001").status == 200)
     }
 }
+
+@Suite("Organizations and locations")
+struct OrganizationTests {
+    @Test("the organization lists its locations; users may only be given the organization's locations")
+    func locations() throws {
+        let platform = try TestPlatform()
+        let organization = try platform.json("/api/identity/organization")
+        #expect(organization["currency"] as? String == "INR")
+        #expect((organization["locations"] as? [[String: String]])?.map { $0["id"] } == ["loc_andheri", "loc_powai"])
+        let unknown = platform.post(
+            "/api/identity/users",
+            #"{"email": "a@clinic.example", "displayName": "A", "roles": ["biller"], "locations": ["loc_moon"]}"#)
+        #expect(try unknown.decode(Problem.self).errors.map(\.pointer) == ["/locations/0"])
+        #expect(
+            platform.post("/api/identity/locations", #"{"id": "loc_thane", "name": "Sunrise Thane"}"#).status == 201)
+        #expect(platform.post("/api/identity/locations", #"{"id": "loc_thane", "name": "Again"}"#).status == 409)
+        let invited = platform.post(
+            "/api/identity/users",
+            #"{"email": "a@clinic.example", "displayName": "A", "roles": ["biller"], "locations": ["loc_thane"]}"#)
+        #expect(invited.status == 201)
+    }
+}
