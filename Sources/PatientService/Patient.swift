@@ -14,12 +14,23 @@ public struct Patient: Codable, Sendable, Equatable {
     public var phone: String?
     public var email: String?
     public var address: Address?
+    /// National identifiers (SSN, Aadhaar, ABHA number): stored encrypted, found by exact match.
+    public var identifiers: [NationalIdentifier]?
     public var createdAt: String
     public var updatedAt: String
     public var version: Int
 
     public enum Sex: String, Codable, Sendable, CaseIterable {
         case female, male, other, unknown
+    }
+
+    public struct NationalIdentifier: Codable, Sendable, Equatable {
+        public var system: System
+        public var value: String
+
+        public enum System: String, Codable, Sendable, CaseIterable {
+            case ssn, aadhaar, abha
+        }
     }
 
     public struct Address: Codable, Sendable, Equatable {
@@ -42,4 +53,5 @@ struct PatientInput: Decodable {
     var phone: String?
     var email: String?
     var address: Patient.Address?
+    var identifiers: [Patient.NationalIdentifier]?
 }

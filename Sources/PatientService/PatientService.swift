@@ -53,7 +53,8 @@ public struct PatientService: PlatformService {
                 id: "P\(number)", organizationId: context.organizationId, locationId: input.locationId ?? "",
                 mrn: String(format: "MRN%07lld", record), givenName: input.givenName ?? "",
                 familyName: input.familyName ?? "", dateOfBirth: dateOfBirth, sex: input.sex ?? .unknown,
-                phone: input.phone, email: input.email, address: input.address, createdAt: now, updatedAt: now,
+                phone: input.phone, email: input.email, address: input.address, identifiers: input.identifiers,
+                createdAt: now, updatedAt: now,
                 version: 1)
             try PatientStore.insert(patient, fields: environment.fields, in: connection)
             try environment.outbox.publish(
@@ -120,6 +121,7 @@ public struct PatientService: PlatformService {
             if let value = input.phone { patient.phone = value }
             if let value = input.email { patient.email = value }
             if let value = input.address { patient.address = value }
+            if let value = input.identifiers { patient.identifiers = value }
             patient.version += 1
             patient.updatedAt = Timestamp.now()
             guard
@@ -144,7 +146,9 @@ public struct PatientService: PlatformService {
         let query = PatientStore.Search(
             name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 },
             dateOfBirth: try request.dateQuery("dateOfBirth"),
-            phone: request.query["phone"], mrn: request.query["mrn"], after: request.query["cursor"], limit: limit)
+            phone: request.query["phone"], mrn: request.query["mrn"],
+            identifier: try PatientService.identifierQuery(request.query["identifier"], fields: environment.fields),
+            after: request.query["cursor"], limit: limit)
         let patients = try environment.database.read {
             try PatientStore.search(
                 query, organization: context.organizationId, scope: context.locationFilter("location_id"),
@@ -153,7 +157,25 @@ public struct PatientService: PlatformService {
         return try .json(Page(items: patients, limit: limit, cursor: \.id))
     }
 
+    /// `identifier=ssn|123-45-6789`: the blind index to look for, or 422 naming the parameter.
+    static func identifierQuery(_ text: String?, fields: FieldEncryption) throws -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        let parts = text.split(separator: "|", maxSplits: 1)
+        guard parts.count == 2, let system = Patient.NationalIdentifier.System(rawValue: String(parts[0])) else {
+            throw Problem.invalid(
+                pointer: "query:identifier",
+                "must be system|value with system one of \(Patient.NationalIdentifier.System.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        return PatientStore.identifierIndex(system: system.rawValue, value: String(parts[1]), fields: fields)
+    }
+
     static func validateContact(_ input: PatientInput, _ validation: inout Validation) {
+        for (index, identifier) in (input.identifiers ?? []).enumerated() {
+            validation.require(
+                !identifier.value.isEmpty && identifier.value.count <= 64, "/identifiers/\(index)/value",
+                "must be 1 to 64 characters")
+        }
         if let phone = input.phone {
             let digits = phone.filter(\.isNumber)
             validation.require(
@@ -238,6 +260,7 @@ extension PatientService {
             patient.phone = nil
             patient.email = nil
             patient.address = nil
+            patient.identifiers = nil
             patient.version += 1
             patient.updatedAt = Timestamp.now()
             guard

@@ -20,6 +20,13 @@ struct PatientStore {
                 "CREATE INDEX patients_search ON patients (organization_id, search_name)",
                 "CREATE INDEX patients_birth ON patients (organization_id, date_of_birth)",
                 "CREATE INDEX patients_phone ON patients (organization_id, phone_index)",
+                "ALTER TABLE patients ADD COLUMN identifiers TEXT",
+                """
+                CREATE TABLE patient_identifiers (
+                    patient_id TEXT NOT NULL, organization_id TEXT NOT NULL, value_index TEXT NOT NULL,
+                    PRIMARY KEY (patient_id, value_index))
+                """,
+                "CREATE INDEX patient_identifiers_index ON patient_identifiers (organization_id, value_index)",
                 "CREATE TABLE counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
             ])
     ]
@@ -43,6 +50,9 @@ struct PatientStore {
         let phoneIndex: String?
         let email: String?
         let address: String?
+        let identifiers: String?
+        /// Blind indexes of the identifiers (`system|value`), for exact-match search.
+        let identifierIndexes: [String]
 
         init(_ patient: Patient, _ fields: FieldEncryption) throws {
             phone = try patient.phone.map { try fields.encrypt($0, field: "patients.phone") }
@@ -51,6 +61,28 @@ struct PatientStore {
             address = try patient.address.map {
                 try fields.encrypt(try JSON.encodeString($0), field: "patients.address")
             }
+            identifiers = try patient.identifiers.map {
+                try fields.encrypt(try JSON.encodeString($0), field: "patients.identifiers")
+            }
+            identifierIndexes = (patient.identifiers ?? []).map {
+                PatientStore.identifierIndex(system: $0.system.rawValue, value: $0.value, fields: fields)
+            }
+        }
+    }
+
+    static func identifierIndex(system: String, value: String, fields: FieldEncryption) -> String {
+        fields.blindIndex(system + "|" + value.filter { $0.isLetter || $0.isNumber }, field: "patients.identifiers")
+    }
+
+    /// Replaces the search rows of a patient's identifiers.
+    static func indexIdentifiers(_ patient: Patient, _ sealed: Sealed, in connection: any SQLConnection) throws {
+        try connection.execute("DELETE FROM patient_identifiers WHERE patient_id = \(patient.id)")
+        for index in Set(sealed.identifierIndexes) {
+            try connection.execute(
+                """
+                INSERT INTO patient_identifiers (patient_id, organization_id, value_index)
+                VALUES (\(patient.id), \(patient.organizationId), \(index))
+                """)
         }
     }
 
@@ -59,28 +91,33 @@ struct PatientStore {
         try connection.execute(
             """
             INSERT INTO patients (id, organization_id, location_id, mrn, given_name, family_name, search_name,
-                date_of_birth, sex, phone, phone_index, email, address, created_at, updated_at, version)
+                date_of_birth, sex, phone, phone_index, email, address, identifiers, created_at, updated_at, version)
             VALUES (\(patient.id), \(patient.organizationId), \(patient.locationId), \(patient.mrn), \(patient.givenName),
                 \(patient.familyName), \(searchName(patient)), \(patient.dateOfBirth), \(patient.sex.rawValue),
-                \(sealed.phone), \(sealed.phoneIndex), \(sealed.email), \(sealed.address), \(patient.createdAt),
+                \(sealed.phone), \(sealed.phoneIndex), \(sealed.email), \(sealed.address), \(sealed.identifiers),
+                \(patient.createdAt),
                 \(patient.updatedAt), \(patient.version))
             """)
+        try indexIdentifiers(patient, sealed, in: connection)
     }
 
     static func update(
         _ patient: Patient, expectedVersion: Int, fields: FieldEncryption, in connection: any SQLConnection
     ) throws -> Bool {
         let sealed = try Sealed(patient, fields)
-        return try connection.execute(
-            """
-            UPDATE patients SET location_id = \(patient.locationId), given_name = \(patient.givenName),
-                family_name = \(patient.familyName), search_name = \(searchName(patient)),
-                date_of_birth = \(patient.dateOfBirth), sex = \(patient.sex.rawValue), phone = \(sealed.phone),
-                phone_index = \(sealed.phoneIndex),
-                email = \(sealed.email), address = \(sealed.address),
-                updated_at = \(patient.updatedAt), version = \(patient.version)
-            WHERE id = \(patient.id) AND organization_id = \(patient.organizationId) AND version = \(expectedVersion)
-            """) == 1
+        let updated =
+            try connection.execute(
+                """
+                UPDATE patients SET location_id = \(patient.locationId), given_name = \(patient.givenName),
+                    family_name = \(patient.familyName), search_name = \(searchName(patient)),
+                    date_of_birth = \(patient.dateOfBirth), sex = \(patient.sex.rawValue), phone = \(sealed.phone),
+                    phone_index = \(sealed.phoneIndex),
+                    email = \(sealed.email), address = \(sealed.address), identifiers = \(sealed.identifiers),
+                    updated_at = \(patient.updatedAt), version = \(patient.version)
+                WHERE id = \(patient.id) AND organization_id = \(patient.organizationId) AND version = \(expectedVersion)
+                """) == 1
+        if updated { try indexIdentifiers(patient, sealed, in: connection) }
+        return updated
     }
 
     static func find(
@@ -97,6 +134,8 @@ struct PatientStore {
         var dateOfBirth: CalendarDate?
         var phone: String?
         var mrn: String?
+        /// The blind index of `system|value`.
+        var identifier: String?
         var after: String?
         var limit: Int
     }
@@ -118,6 +157,11 @@ struct PatientStore {
             sql = sql + " AND phone_index = \(fields.blindIndex(phone, field: "patients.phone", digitsOnly: true))"
         }
         if let mrn = search.mrn { sql = sql + " AND mrn = \(mrn)" }
+        if let identifier = search.identifier {
+            sql =
+                sql
+                + " AND id IN (SELECT patient_id FROM patient_identifiers WHERE organization_id = \(organization) AND value_index = \(identifier))"
+        }
         if let after = search.after { sql = sql + " AND id > \(after)" }
         sql = sql + " ORDER BY id LIMIT \(search.limit)"
         return try connection.query(sql).map { try patient(from: $0, fields: fields) }
@@ -150,6 +194,10 @@ struct PatientStore {
             address: try row.optionalString("address").map {
                 try JSON.decode(Patient.Address.self, from: try fields.decrypt($0, field: "patients.address"))
             },
+            identifiers: try row.optionalString("identifiers").map {
+                try JSON.decode(
+                    [Patient.NationalIdentifier].self, from: try fields.decrypt($0, field: "patients.identifiers"))
+            },
             createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"),
             version: try row.int("version"))
     }
@@ -161,14 +209,17 @@ extension PatientStore {
         try database.write { connection in
             var changed = 0
             for row in try connection.query("SELECT * FROM patients") {
-                let sealed = [row.optionalString("phone"), row.optionalString("email"), row.optionalString("address")]
+                let sealed = [
+                    row.optionalString("phone"), row.optionalString("email"), row.optionalString("address"),
+                    row.optionalString("identifiers"),
+                ]
                 guard sealed.contains(where: { $0.map(fields.needsRotation) ?? false }) else { continue }
                 let patient = try patient(from: row, fields: fields)
                 let fresh = try Sealed(patient, fields)
                 try connection.execute(
                     """
                     UPDATE patients SET phone = \(fresh.phone), phone_index = \(fresh.phoneIndex), email = \(fresh.email),
-                        address = \(fresh.address)
+                        address = \(fresh.address), identifiers = \(fresh.identifiers)
                     WHERE id = \(patient.id)
                     """)
                 changed += 1

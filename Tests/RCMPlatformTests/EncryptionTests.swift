@@ -14,11 +14,12 @@ struct EncryptionTests {
     static let phone = "+91 99887 76655"
     static let email = "secret.patient@example.com"
     static let memberId = "SECRET-MEMBER-424242"
+    static let ssn = "123-45-6789"
 
     func register(_ platform: TestPlatform) throws -> String {
         let patient = platform.post(
             "/api/patients",
-            #"{"locationId": "loc_andheri", "givenName": "Meera", "familyName": "Iyer", "dateOfBirth": "1980-05-05", "sex": "female", "phone": "\#(Self.phone)", "email": "\#(Self.email)", "address": {"line1": "12 Hidden Lane", "city": "Mumbai"}}"#
+            #"{"locationId": "loc_andheri", "givenName": "Meera", "familyName": "Iyer", "dateOfBirth": "1980-05-05", "sex": "female", "phone": "\#(Self.phone)", "email": "\#(Self.email)", "address": {"line1": "12 Hidden Lane", "city": "Mumbai"}, "identifiers": [{"system": "ssn", "value": "\#(Self.ssn)"}]}"#
         )
         #expect(patient.status == 201)
         let id = try #require(patient.object["id"] as? String)
@@ -54,14 +55,14 @@ struct EncryptionTests {
         return dump
     }
 
-    @Test("phone, email, address and member id are not in the stored data; the API returns them")
+    @Test("SSN, phone, email, address and member id are not in the stored data; the API returns them")
     func notStoredInClear() throws {
         let platform = try TestPlatform()
         let id = try register(platform)
         let patients = try storedText(platform, service: "patient")
         let insurance = try storedText(platform, service: "insurance")
         #expect(patients.contains("Meera"))  // names stay searchable in clear; the check itself works
-        for secret in [Self.phone, "99887", Self.email, "Hidden Lane"] {
+        for secret in [Self.phone, "99887", Self.email, "Hidden Lane", Self.ssn, "123456789"] {
             #expect(!patients.contains(secret), "\(secret) stored in clear")
         }
         #expect(!insurance.contains(Self.memberId) && !insurance.contains("424242"))
@@ -73,6 +74,10 @@ struct EncryptionTests {
         #expect(byPhone?.map { $0["id"] as? String } == [id])
         let digitsOnly = try platform.json("/api/patients?phone=919988776655")["items"] as? [[String: Any]]
         #expect(digitsOnly?.count == 1)
+        let bySSN = try platform.json("/api/patients?identifier=ssn%7C123456789")["items"] as? [[String: Any]]
+        #expect(bySSN?.map { $0["id"] as? String } == [id])
+        #expect(platform.get("/api/patients?identifier=passport%7C1").status == 422)
+        #expect(((patient["identifiers"] as? [[String: String]])?.first)?["value"] == Self.ssn)
         let coverage = try platform.json("/api/insurance/patients/\(id)/active-coverage")
         #expect(coverage["memberId"] as? String == Self.memberId)
     }
