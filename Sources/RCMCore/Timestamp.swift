@@ -94,8 +94,16 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
 
     /// Today in UTC (a clinic's own zone comes with the location settings of a later issue).
     public static func today(_ date: Date = Date()) -> CalendarDate {
-        let text = Timestamp.format(date)
-        return CalendarDate(String(text.prefix(10)))!  // formatted just above, always valid
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return CalendarDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday))
+    }
+
+    init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
     }
 
     static func days(in month: Int, year: Int) -> Int {

@@ -201,8 +201,11 @@ final class PostgresConnection: SQLConnection {
             }
         }
         defer { owned.forEach { free($0) } }
-        let result = owned.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+        let result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                return PQexecParams(handle, text, 0, nil, nil, nil, nil, 0)
+            }
+            return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
                 PQexecParams(handle, text, Int32(buffer.count), nil, $0, nil, nil, 0)
             }
         }
