@@ -20,7 +20,7 @@ public enum Idempotency {
             """
             CREATE TABLE idempotency_keys (
                 organization_id TEXT NOT NULL, scope TEXT NOT NULL, idempotency_key TEXT NOT NULL,
-                request_hash TEXT NOT NULL, response_status INTEGER NOT NULL, response_type TEXT,
+                request_hash TEXT NOT NULL, response_status INTEGER NOT NULL, response_type TEXT, response_location TEXT,
                 response_body TEXT NOT NULL, created_at TEXT NOT NULL,
                 PRIMARY KEY (organization_id, scope, idempotency_key))
             """
@@ -62,9 +62,9 @@ public enum Idempotency {
                 try connection.execute(
                     """
                     INSERT INTO idempotency_keys (organization_id, scope, idempotency_key, request_hash, response_status,
-                        response_type, response_body, created_at)
+                        response_type, response_location, response_body, created_at)
                     VALUES (\(organization), \(scope), \(key), \(hash), \(response.status), \(response.headers["Content-Type"]),
-                        \(response.bodyText), \(Timestamp.now()))
+                        \(response.headers["Location"]), \(response.bodyText), \(Timestamp.now()))
                     """)
                 return response
             }
@@ -86,7 +86,7 @@ public enum Idempotency {
         let row = try database.read { connection in
             try connection.queryFirst(
                 """
-                SELECT request_hash, response_status, response_type, response_body FROM idempotency_keys
+                SELECT request_hash, response_status, response_type, response_location, response_body FROM idempotency_keys
                 WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
                 """)
         }
@@ -96,6 +96,7 @@ public enum Idempotency {
         }
         var headers = HTTPHeaders([("Idempotent-Replayed", "true")])
         if let type = row.optionalString("response_type") { headers.add("Content-Type", type) }
+        if let location = row.optionalString("response_location") { headers.add("Location", location) }
         return HTTPResponse(
             status: try row.int("response_status"), headers: headers, body: Array(try row.string("response_body").utf8))
     }

@@ -17,6 +17,7 @@ struct IdempotencyFlowTests {
             "/api/billing/generate", TestPlatform.specificationBody, headers: [("Idempotency-Key", "visit-1")])
         #expect(first.status == 201 && second.status == 201)
         #expect(first.body == second.body)
+        #expect(second.headers["Location"] == first.headers["Location"] && first.headers["Location"] != nil)
         try platform.platform.drainEvents()
         #expect(try platform.count("billing", "invoices") == 1)
         #expect(try platform.count("claim", "claims") == 1)
