@@ -61,7 +61,10 @@ public struct BillingService: PlatformService {
 
         // Ask the owners: the patient must exist; the coverage in force on the date of service sets the split.
         let patients = try environment.services.client(for: "patient")
-        guard let patient = try patients.get(PatientSummary.self, "/api/patients/\(patientId)", context: context) else {
+        guard
+            let patient = try patients.get(
+                PatientSummary.self, "/api/patients/\(patientId)?view=summary", context: context)
+        else {
             throw Problem.invalid(pointer: "/patientId", "no patient \(patientId) in this organization")
         }
         let location = body.locationId ?? patient.locationId

@@ -72,6 +72,7 @@ public struct PatientService: PlatformService {
 
     func read(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let id = context.parameter("id")
+        if request.query["view"] == "summary" { return try summary(id, context) }
         guard
             let patient = try environment.database.read({
                 try PatientStore.find(id, organization: context.organizationId, fields: environment.fields, in: $0)
@@ -139,6 +140,35 @@ public struct PatientService: PlatformService {
         var response = try HTTPResponse.json(patient)
         response.headers.add("ETag", "\"\(patient.version)\"")
         return response
+    }
+
+    /// `?view=summary`: who and where, without the sealed fields (nothing to decrypt) — what other
+    /// services need to bill or check a patient.
+    func summary(_ id: String, _ context: RequestContext) throws -> HTTPResponse {
+        struct Summary: Encodable {
+            let id: String
+            let mrn: String
+            let locationId: String
+            let givenName: String
+            let familyName: String
+            let dateOfBirth: CalendarDate
+            let version: Int
+        }
+        let row = try environment.database.read { connection in
+            try connection.queryFirst(
+                """
+                SELECT id, mrn, location_id, given_name, family_name, date_of_birth, version FROM patients
+                WHERE id = \(id) AND organization_id = \(context.organizationId)
+                """)
+        }
+        guard let row, context.mayAccess(location: try row.string("location_id")) else {
+            throw Problem.notFound("Patient \(id) does not exist.")
+        }
+        return try .json(
+            Summary(
+                id: try row.string("id"), mrn: try row.string("mrn"), locationId: try row.string("location_id"),
+                givenName: try row.string("given_name"), familyName: try row.string("family_name"),
+                dateOfBirth: try row.date("date_of_birth"), version: try row.int("version")))
     }
 
     func search(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {

@@ -69,6 +69,10 @@ struct EncryptionTests {
 
         let patient = try platform.json("/api/patients/\(id)")
         #expect(patient["phone"] as? String == Self.phone)
+        // The summary other services use carries no contact details or identifiers.
+        let summary = try platform.json("/api/patients/\(id)?view=summary")
+        #expect(summary["locationId"] as? String == "loc_andheri")
+        #expect(summary["phone"] == nil && summary["email"] == nil && summary["identifiers"] == nil)
         #expect(patient["email"] as? String == Self.email)
         let byPhone = try platform.json("/api/patients?phone=%2B91%2099887%2076655")["items"] as? [[String: Any]]
         #expect(byPhone?.map { $0["id"] as? String } == [id])
