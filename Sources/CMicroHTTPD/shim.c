@@ -15,26 +15,19 @@ struct MHD_Daemon *rcm_mhd_start(const rcm_mhd_config *config,
     }
     /* TURBO: fewer system calls per request (no extra shutdown()/fcntl() checks). */
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-    if (config->tls_key_pem && config->tls_cert_pem) {
-        /* TLS 1.2 and 1.3 only, through GnuTLS. */
-        return MHD_start_daemon(
-            flags | MHD_USE_TLS, config->port, NULL, NULL, handler, handler_cls,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
-            MHD_OPTION_HTTPS_MEM_KEY, config->tls_key_pem,
-            MHD_OPTION_HTTPS_MEM_CERT, config->tls_cert_pem,
-            MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-            MHD_OPTION_THREAD_POOL_SIZE, config->threads,
-            MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, config->per_ip_connection_limit,
-            MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout_seconds,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, config->connection_memory_limit,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, config->listen_backlog,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-            MHD_OPTION_END);
-    }
+    /* TLS 1.2 and 1.3 only, through GnuTLS, when a key and certificate are given. */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)config->tls_key_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)config->tls_cert_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    int use_tls = config->tls_key_pem && config->tls_cert_pem;
+    if (use_tls) flags |= MHD_USE_TLS;
     return MHD_start_daemon(
         flags, config->port, NULL, NULL, handler, handler_cls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_ARRAY, use_tls ? tls : &tls[3],
         MHD_OPTION_THREAD_POOL_SIZE, config->threads,
         MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, config->per_ip_connection_limit,

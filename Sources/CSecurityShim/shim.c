@@ -13,6 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The text written to a memory BIO, as a malloc'd C string (NULL when writing failed). */
+static char *string_of_bio(BIO *bio, int written) {
+    char *out = NULL;
+    if (bio && written == 1) {
+        char *data = NULL;
+        long size = BIO_get_mem_data(bio, &data);
+        out = malloc((size_t)size + 1);
+        if (out) {
+            memcpy(out, data, (size_t)size);
+            out[size] = 0;
+        }
+    }
+    BIO_free(bio);
+    return out;
+}
+
+static char *pem_of_key(EVP_PKEY *key) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    return string_of_bio(bio, bio ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) : 0);
+}
+
+static char *pem_of_certificate(X509 *certificate) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    return string_of_bio(bio, bio ? PEM_write_bio_X509(bio, certificate) : 0);
+}
+
 void rcm_free(void *pointer) { free(pointer); }
 
 int rcm_random_bytes(unsigned char *buffer, size_t length) {
@@ -22,21 +48,9 @@ int rcm_random_bytes(unsigned char *buffer, size_t length) {
 int rcm_es256_generate(char **pem_out) {
     EVP_PKEY *key = EVP_EC_gen("P-256");
     if (!key) return -1;
-    BIO *bio = BIO_new(BIO_s_mem());
-    int length = -1;
-    if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
-        char *data = NULL;
-        long size = BIO_get_mem_data(bio, &data);
-        *pem_out = malloc((size_t)size + 1);
-        if (*pem_out) {
-            memcpy(*pem_out, data, (size_t)size);
-            (*pem_out)[size] = 0;
-            length = (int)size;
-        }
-    }
-    BIO_free(bio);
+    *pem_out = pem_of_key(key);
     EVP_PKEY_free(key);
-    return length;
+    return *pem_out ? (int)strlen(*pem_out) : -1;
 }
 
 static EVP_PKEY *load_private(const char *pem) {
@@ -134,32 +148,6 @@ int rcm_es256_verify(const unsigned char x[32], const unsigned char y[32], const
     ECDSA_SIG_free(sig);
     EVP_PKEY_free(key);
     return valid;
-}
-
-static char *pem_of_key(EVP_PKEY *key) {
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *out = NULL;
-    if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
-        char *data = NULL;
-        long size = BIO_get_mem_data(bio, &data);
-        out = malloc((size_t)size + 1);
-        if (out) { memcpy(out, data, (size_t)size); out[size] = 0; }
-    }
-    BIO_free(bio);
-    return out;
-}
-
-static char *pem_of_certificate(X509 *certificate) {
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *out = NULL;
-    if (bio && PEM_write_bio_X509(bio, certificate) == 1) {
-        char *data = NULL;
-        long size = BIO_get_mem_data(bio, &data);
-        out = malloc((size_t)size + 1);
-        if (out) { memcpy(out, data, (size_t)size); out[size] = 0; }
-    }
-    BIO_free(bio);
-    return out;
 }
 
 static int add_extension(X509 *certificate, X509 *issuer, int nid, const char *value) {

@@ -128,10 +128,8 @@ public struct IdentityService: PlatformService {
             var problem = Problem(
                 type: "https://rcm.invalid/problems/too-many-attempts", title: "Too many attempts", status: 429,
                 detail: "Too many failed logins; try again in \(user.lockedUntil - now) seconds.")
-            problem.instance = request.path
-            var response = HTTPResponse.problem(problem)
-            response.headers.add("Retry-After", String(user.lockedUntil - now))
-            return response
+            problem.retryAfter = Int(user.lockedUntil - now)
+            throw problem
         }
         guard hasher.verify(credentials.password ?? "", against: user.passwordHash), !user.disabled else {
             let failures = user.failedLogins + 1

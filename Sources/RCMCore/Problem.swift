@@ -49,6 +49,9 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public static func notFound(_ detail: String) -> Problem {
         Problem(type: base + "not-found", title: "Not found", status: 404, detail: detail)
     }
+    public static func forbidden(_ detail: String, errors: [FieldError] = []) -> Problem {
+        Problem(type: base + "forbidden", title: "Forbidden", status: 403, detail: detail, errors: errors)
+    }
     public static func conflict(_ detail: String, type: String = "conflict") -> Problem {
         Problem(type: base + type, title: "Conflict", status: 409, detail: detail)
     }

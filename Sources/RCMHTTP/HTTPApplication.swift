@@ -6,7 +6,8 @@ import Synchronization
 /// and the mapping of every error to RFC 9457 problem+json.
 public struct HTTPApplication: Sendable {
     public let router: Router
-    let middleware: [any Middleware]
+    /// The global middleware around the router, composed once.
+    let handler: Handler
     public let limits: HTTPLimits
     let logger: Logger
 
@@ -15,7 +16,7 @@ public struct HTTPApplication: Sendable {
         logger: Logger = Logger(label: "http")
     ) {
         self.router = router
-        self.middleware = middleware
+        self.handler = chain(middleware, around: { request, context in try router.route(request, context: context) })
         self.limits = limits
         self.logger = logger
     }
@@ -45,10 +46,7 @@ public struct HTTPApplication: Sendable {
         }
         do {
             if request.body.count > limits.maxBodyBytes { throw Problem.payloadTooLarge(limit: limits.maxBodyBytes) }
-            let chain = middleware.reversed().reduce(router.route) { next, middleware in
-                { request, context in try middleware.handle(request, context: context, next: next) }
-            }
-            response = try chain(request, context)
+            response = try handler(request, context)
         } catch var problem as Problem {
             problem.instance = request.path
             problem.requestId = requestId

@@ -129,22 +129,38 @@ public struct AccessGuard: Sendable {
     /// Routes that are not audited: probes and public keys, which touch no data.
     static let unaudited: Set<String> = ["GET /health/live", "GET /health/ready", "GET /.well-known/jwks.json"]
 
+    /// What the audit trail says of a route, worked out once when the route is wrapped.
+    struct AuditedRoute {
+        /// `METHOD pattern`.
+        let action: String
+        /// The route's area, the resource type of its entries: `patients`, `billing/invoices`.
+        let area: String
+
+        init(_ route: RouteDescriptor) {
+            action = AccessPolicy.key(route)
+            area = route.pattern.split(separator: "/").filter { $0 != "api" && !$0.hasPrefix("{") }.joined(
+                separator: "/")
+        }
+    }
+
     public func wrap(_ route: RouteDescriptor, _ handler: @escaping Handler) -> Handler {
-        let key = AccessPolicy.key(route)
+        let audited = AuditedRoute(route)
+        let key = audited.action
         if AccessPolicy.publicRoutes.contains(key) {
             if AccessGuard.unaudited.contains(key) { return handler }
             return { request, context in
-                try audited(route, request, context, actor: "anonymous") { try handler(request, context) }
+                try run(audited, request, context, actor: "anonymous") { try handler(request, context) }
             }
         }
         let allowed = Set(AccessPolicy.allowedRoles(route).map(\.rawValue))
+        let breakGlassAction = "BREAK-GLASS " + key
         return { request, context in
             var context = context
             var principal: Principal
             do {
                 principal = try authenticate(request)
             } catch let problem as Problem {
-                try? record(route, request, context, actor: "anonymous", outcome: problem.status)
+                try? record(audited, request, context, actor: "anonymous", outcome: problem.status)
                 throw problem
             }
             context.organizationId = principal.organizationId
@@ -153,7 +169,7 @@ public struct AccessGuard: Sendable {
                 do {
                     try limiter.take(principal.userId)
                 } catch let problem as Problem {
-                    try? record(route, request, context, actor: principal.userId, outcome: problem.status)
+                    try? record(audited, request, context, actor: principal.userId, outcome: problem.status)
                     throw problem
                 }
             }
@@ -163,10 +179,8 @@ public struct AccessGuard: Sendable {
                 // admins only, with a stated reason, and marked in the audit trail.
                 guard !principal.roles.isDisjoint(with: AccessGuard.breakGlassRoles) else {
                     try? record(
-                        route, request, context, actor: principal.userId, outcome: 403, action: "BREAK-GLASS " + key)
-                    throw Problem(
-                        type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
-                        detail: "Only clinicians and admins may break the glass.")
+                        audited, request, context, actor: principal.userId, outcome: 403, action: breakGlassAction)
+                    throw Problem.forbidden("Only clinicians and admins may break the glass.")
                 }
                 guard reason.trimmingCharacters(in: .whitespaces).count >= 10, reason.count <= 200 else {
                     throw Problem.invalid(
@@ -175,16 +189,13 @@ public struct AccessGuard: Sendable {
                 principal = Principal(
                     userId: principal.userId, organizationId: principal.organizationId, roles: principal.roles,
                     locations: [])
-                action = "BREAK-GLASS " + key
+                action = breakGlassAction
             }
             context.principal = principal
-            context.organizationId = principal.organizationId
             context.authorization = request.headers["Authorization"]
-            return try audited(route, request, context, actor: principal.userId, action: action) {
+            return try run(audited, request, context, actor: principal.userId, action: action) {
                 guard !principal.roles.isDisjoint(with: allowed) else {
-                    throw Problem(
-                        type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
-                        detail: "Your roles do not allow \(request.method.rawValue) \(route.pattern).")
+                    throw Problem.forbidden("Your roles do not allow \(key).")
                 }
                 return try handler(request, context)
             }
@@ -192,8 +203,8 @@ public struct AccessGuard: Sendable {
     }
 
     /// Runs `body` and records its outcome in the audit trail, whether it answered or threw.
-    func audited(
-        _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String,
+    func run(
+        _ route: AuditedRoute, _ request: HTTPRequest, _ context: RequestContext, actor: String,
         action: String? = nil, _ body: () throws -> HTTPResponse
     ) throws -> HTTPResponse {
         do {
@@ -214,18 +225,14 @@ public struct AccessGuard: Sendable {
     /// The entry for one request: the route's area as the resource type, and the record it names
     /// (a path parameter, or the invoice or patient a query asks about). Never patient data itself.
     func record(
-        _ route: RouteDescriptor, _ request: HTTPRequest, _ context: RequestContext, actor: String, outcome: Int,
+        _ route: AuditedRoute, _ request: HTTPRequest, _ context: RequestContext, actor: String, outcome: Int,
         action: String? = nil
     ) throws {
         guard let audit else { return }
-        let area = route.pattern.split(separator: "/").filter { $0 != "api" && !$0.hasPrefix("{") }.joined(
-            separator: "/")
-        let resourceId =
-            context.parameters.values.first ?? request.query["invoiceId"] ?? request.query["patientId"]
+        let resourceId = context.parameters.values.first ?? request.query["invoiceId"] ?? request.query["patientId"]
         try audit.record(
-            organizationId: context.organizationId, actor: actor, action: action ?? AccessPolicy.key(route),
-            resourceType: area,
-            resourceId: resourceId, outcome: outcome, ip: request.remoteAddress,
+            organizationId: context.organizationId, actor: actor, action: action ?? route.action,
+            resourceType: route.area, resourceId: resourceId, outcome: outcome, ip: request.remoteAddress,
             userAgent: request.headers["User-Agent"] ?? "", requestId: context.requestId,
             deferred: request.isInProcessCall)
     }

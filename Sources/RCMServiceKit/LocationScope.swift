@@ -22,9 +22,8 @@ extension RequestContext {
     /// Refuses to create or change records at a location the caller is not limited to.
     public func requireLocation(_ location: String, pointer: String) throws {
         guard mayAccess(location: location) else {
-            throw Problem(
-                type: "https://rcm.invalid/problems/forbidden", title: "Forbidden", status: 403,
-                detail: "Location \(location) is not one of yours.",
+            throw Problem.forbidden(
+                "Location \(location) is not one of yours.",
                 errors: [.init(pointer: pointer, message: "not one of your locations")])
         }
     }

@@ -29,3 +29,10 @@ public struct MiddlewareFunction: Middleware {
         try body(request, context, next)
     }
 }
+
+/// `handler` inside `middleware`, the first one outermost.
+func chain(_ middleware: [any Middleware], around handler: @escaping Handler) -> Handler {
+    middleware.reversed().reduce(handler) { next, middleware in
+        { request, context in try middleware.handle(request, context: context, next: next) }
+    }
+}

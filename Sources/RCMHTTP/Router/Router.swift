@@ -114,9 +114,7 @@ public final class RouterBuilder {
 
     public func on(_ method: HTTPMethod, _ path: String, _ handler: @escaping Handler) {
         let pattern = prefix + path
-        let chained = middleware.reversed().reduce(handler) { next, middleware in
-            { request, context in try middleware.handle(request, context: context, next: next) }
-        }
+        let chained = chain(middleware, around: handler)
         let route = Router.Route(
             descriptor: RouteDescriptor(method: method, pattern: pattern), segments: Router.parse(pattern),
             handler: chained)
