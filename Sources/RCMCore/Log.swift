@@ -22,6 +22,11 @@ public struct Logger: Sendable {
 
     public static func setLevel(_ level: Level) { threshold.store(level.rawValue, ordering: .relaxed) }
 
+    /// The level named `debug`, `info`, `warning` or `error`.
+    public static func level(named name: String) -> Level? {
+        [Level.debug, .info, .warning, .error].first { $0.name == name.lowercased() }
+    }
+
     public func log(_ level: Level, _ message: String, _ extra: [String: String] = [:]) {
         guard level.rawValue >= Logger.threshold.load(ordering: .relaxed) else { return }
         var fields = metadata.merging(extra) { _, new in new }

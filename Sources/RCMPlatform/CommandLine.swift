@@ -44,11 +44,15 @@ public enum RCMCommand {
           RCM_ADMIN_EMAIL, RCM_ADMIN_PASSWORD   create the first admin on a start with no users
           RCM_KEYS_DIR         token-signing keys (default <data-dir>/keys)
           RCM_<SERVICE>_URL    where a service this process does not host answers (e.g. RCM_PATIENT_URL)
+          RCM_LOG_LEVEL        debug, info (default), warning or error
           RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
         """
 
     /// Runs the command; returns the process exit status.
     public static func run(_ arguments: [String]) -> Int32 {
+        if let name = ProcessInfo.processInfo.environment["RCM_LOG_LEVEL"], let level = Logger.level(named: name) {
+            Logger.setLevel(level)
+        }
         do {
             var rest = arguments
             guard let command = rest.first else {
