@@ -25,6 +25,7 @@ public struct PatientService: PlatformService {
             patients.patch("/{id}", update)
             patients.get("/{id}/export", export)
             patients.post("/{id}/erase", erase)
+            registerSchedulingRoutes(patients)
         }
     }
 

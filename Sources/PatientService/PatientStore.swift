@@ -28,7 +28,9 @@ struct PatientStore {
                 """,
                 "CREATE INDEX patient_identifiers_index ON patient_identifiers (organization_id, value_index)",
                 "CREATE TABLE counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
-            ])
+            ]),
+        // Version 2 is reserved for another change; the migrator applies whatever is missing.
+        SchedulingStore.migration,
     ]
 
     /// Patient ids are `P` and a number from one sequence (so the first patient is `P10001`);

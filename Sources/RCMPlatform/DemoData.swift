@@ -39,6 +39,7 @@ public enum DemoData {
         if services.contains("patient") && services.contains("insurance") {
             try loadPatientsAndCoverage(into: client)
         }
+        if services.contains("patient") { try loadSchedule(into: client) }
     }
 
     /// One user per role, with a fresh random password each, when the installation has no users yet.
@@ -132,6 +133,99 @@ public enum DemoData {
         ]
         for coverage in coverages {
             _ = try created(application.test(.POST, "/api/insurance/coverages", json: coverage))
+        }
+    }
+
+    /// Providers, their hours (Monday to Saturday, 09:00–17:00, India time), appointment types,
+    /// and a few appointments of the demo patients on the next working days.
+    static func loadSchedule(into application: Client) throws {
+        struct Items: Decodable {
+            struct Item: Decodable { let id: String }
+            let items: [Item]
+        }
+        guard try application.test(.GET, "/api/patients/providers").decode(Items.self).items.isEmpty else { return }
+        try expect(
+            200,
+            application.test(.PUT, "/api/patients/time-zones", json: ["defaultTimeZone": AnyEncodable("Asia/Kolkata")]))
+        var types: [String: String] = [:]
+        for (code, name, minutes) in [
+            ("NEW", "New patient visit", 30), ("FOLLOWUP", "Follow-up", 15), ("LAB", "Lab draw", 10),
+        ] {
+            types[code] = try created(
+                application.test(
+                    .POST, "/api/patients/appointment-types",
+                    json: [
+                        "code": AnyEncodable(code), "name": AnyEncodable(name),
+                        "durationMinutes": AnyEncodable(minutes),
+                    ]))
+        }
+        let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+        let providers:
+            [(prefix: String, given: String, family: String, npi: String, specialty: String, days: [String: String])] =
+                [
+                    (
+                        "Dr.", "Anil", "Kapoor", "1234567893", "General Medicine",
+                        Dictionary(uniqueKeysWithValues: weekdays.map { ($0, "loc_andheri") })
+                    ),
+                    (
+                        "Dr.", "Meera", "Iyer", "1245319599", "Cardiology",
+                        Dictionary(uniqueKeysWithValues: weekdays.map { ($0, "loc_powai") })
+                    ),
+                    (
+                        "Dr.", "Sanjay", "Desai", "1987654328", "Family Medicine",
+                        [
+                            "monday": "loc_andheri", "tuesday": "loc_powai", "wednesday": "loc_andheri",
+                            "thursday": "loc_powai",
+                            "friday": "loc_andheri", "saturday": "loc_powai",
+                        ]
+                    ),
+                ]
+        var ids: [String] = []
+        for provider in providers {
+            let id = try created(
+                application.test(
+                    .POST, "/api/patients/providers",
+                    json: [
+                        "prefix": AnyEncodable(provider.prefix), "givenName": AnyEncodable(provider.given),
+                        "familyName": AnyEncodable(provider.family), "npi": AnyEncodable(provider.npi),
+                        "specialty": AnyEncodable(provider.specialty),
+                        "locations": AnyEncodable(Set(provider.days.values).sorted()),
+                    ]))
+            let hours = provider.days.sorted { $0.key < $1.key }.map {
+                ["locationId": $0.value, "weekday": $0.key, "start": "09:00", "end": "17:00"]
+            }
+            try expect(200, application.test(.PUT, "/api/patients/providers/\(id)/hours", json: ["hours": hours]))
+            ids.append(id)
+        }
+        guard application.test(.GET, "/api/patients/P10001").status == 200 else { return }
+        // The next two working days (Monday to Saturday) in Mumbai, after today.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Kolkata") ?? .gmt
+        var days: [String] = []
+        var day = Date()
+        while days.count < 2 {
+            day = day.addingTimeInterval(86_400)
+            guard calendar.component(.weekday, from: day) != 1 else { continue }  // Sunday
+            let parts = calendar.dateComponents([.year, .month, .day], from: day)
+            days.append(String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0))
+        }
+        let appointments:
+            [(patient: String, provider: String, location: String, type: String, start: String, services: [String])] = [
+                ("P10001", ids[0], "loc_andheri", "NEW", days[0] + "T10:00", ["OPD001", "LAB025"]),
+                ("P10002", ids[0], "loc_andheri", "FOLLOWUP", days[0] + "T10:30", ["OPD001"]),
+                ("P10003", ids[1], "loc_powai", "NEW", days[1] + "T11:00", ["OPD002", "LAB040"]),
+            ]
+        for appointment in appointments {
+            _ = try created(
+                application.test(
+                    .POST, "/api/patients/appointments",
+                    json: [
+                        "patientId": AnyEncodable(appointment.patient),
+                        "providerId": AnyEncodable(appointment.provider),
+                        "locationId": AnyEncodable(appointment.location),
+                        "appointmentTypeId": AnyEncodable(types[appointment.type] ?? ""),
+                        "start": AnyEncodable(appointment.start), "plannedServices": AnyEncodable(appointment.services),
+                    ]))
         }
     }
 
