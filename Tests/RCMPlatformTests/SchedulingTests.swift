@@ -4,6 +4,7 @@ import RCMHTTP
 import RCMSecurity
 import RCMServiceKit
 import RCMStorage
+import RCMTestSupport
 import Synchronization
 import Testing
 
@@ -169,6 +170,24 @@ struct SchedulingTests {
         }
         #expect(created.count == 4)
         #expect(created.contains { $0.contains(schedule.providerId) && $0.contains("1000000004") })
+    }
+
+    @Test("scheduling is the patient service's migration 3; the migrator applies a version 2 added later")
+    func migrationGap() throws {
+        let platform = try TestPlatform(demo: false)
+        let patient = try #require(platform.platform.databases["patient"])
+        let versions = try patient.read {
+            try $0.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.int("version") }
+        }
+        #expect(versions.contains(3) && !versions.contains(2))
+        let database = try TestDatabases.make("gap")
+        defer { database.close() }
+        let one = Migration(1, "one", ["CREATE TABLE gap_one (x TEXT)"])
+        let three = Migration(3, "three", ["CREATE TABLE gap_three (x TEXT)"])
+        #expect(try Migrator.migrate(database, [one, three]) == [1, 3])
+        let two = Migration(2, "two", ["CREATE TABLE gap_two (x TEXT)"])
+        #expect(try Migrator.migrate(database, [one, two, three]) == [2])
+        #expect(try Migrator.migrate(database, [one, two, three]) == [])
     }
 
     @Test("literal segments under /api/patients win over the patient's {id}")
@@ -502,13 +521,36 @@ struct SchedulingTests {
         #expect(schedule.book("\(Schedule.monday)T09:30", headers: clinician).status == 403)
     }
 
+    /// Runs `body` on `count` threads of their own, released together, and waits for all of them.
+    static func simultaneously(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let ready = DispatchSemaphore(value: 0)
+        let go = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for index in 0..<count {
+            done.enter()
+            let thread = Thread {
+                ready.signal()
+                go.wait()
+                body(index)
+                done.leave()
+            }
+            thread.start()
+        }
+        for _ in 0..<count { ready.wait() }
+        for _ in 0..<count { go.signal() }
+        done.wait()
+    }
+
     @Test("twenty concurrent bookings of one slot: exactly one is booked, the others are 409")
     func concurrentSameSlot() throws {
         let schedule = try Schedule()
         let statuses = Mutex<[Int]>([])
         let patients = ["P10001", "P10002", "P10003"]
-        DispatchQueue.concurrentPerform(iterations: 20) { index in
+        SchedulingTests.simultaneously(20) { index in
             let response = schedule.book("\(Schedule.monday)T09:15", type: "FOLLOWUP", patient: patients[index % 3])
+            if response.status == 409 {
+                #expect(response.object["type"] as? String == "https://rcm.invalid/problems/slot-taken")
+            }
             statuses.withLock { $0.append(response.status) }
         }
         let result = statuses.withLock { $0 }
@@ -526,7 +568,7 @@ struct SchedulingTests {
         let schedule = try Schedule()
         let outcomes = Mutex<[(start: Int, status: Int)]>([])
         // NEW (30 minutes) starting every 5 minutes from 09:00 to 09:30, several times each.
-        DispatchQueue.concurrentPerform(iterations: 20) { index in
+        SchedulingTests.simultaneously(20) { index in
             let minute = (index % 7) * 5
             let response = schedule.book(
                 "\(Schedule.monday)T09:\(minute < 10 ? "0" : "")\(minute)", type: "NEW", patient: "P10001")
