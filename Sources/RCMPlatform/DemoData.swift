@@ -137,7 +137,8 @@ public enum DemoData {
     }
 
     /// Providers, their hours (Monday to Saturday, 09:00–17:00, India time), appointment types,
-    /// and a few appointments of the demo patients on the next working days.
+    /// and a few appointments of the demo patients on the next working days. (The NPIs are valid
+    /// but avoid 1234567893: a test looks for the digits 123456789 of a demo SSN in stored data.)
     static func loadSchedule(into application: Client) throws {
         struct Items: Decodable {
             struct Item: Decodable { let id: String }
@@ -164,7 +165,7 @@ public enum DemoData {
             [(prefix: String, given: String, family: String, npi: String, specialty: String, days: [String: String])] =
                 [
                     (
-                        "Dr.", "Anil", "Kapoor", "1234567893", "General Medicine",
+                        "Dr.", "Anil", "Kapoor", "1467532986", "General Medicine",
                         Dictionary(uniqueKeysWithValues: weekdays.map { ($0, "loc_andheri") })
                     ),
                     (

@@ -143,10 +143,10 @@ struct SchedulingTests {
             #expect(try response.decode(Problem.self).errors.map(\.pointer) == [pointer], "\(body)")
         }
         #expect(try platform.count("patient", "providers") == before)
-        // The demo's Dr. Kapoor has 1234567893 already.
+        // The demo's Dr. Kapoor has 1467532986 already.
         let duplicate = platform.post(
             "/api/patients/providers",
-            #"{"givenName": "A", "familyName": "B", "npi": "1234567893", "specialty": "X", "locations": ["loc_powai"]}"#
+            #"{"givenName": "A", "familyName": "B", "npi": "1467532986", "specialty": "X", "locations": ["loc_powai"]}"#
         )
         #expect(duplicate.status == 409)
 
