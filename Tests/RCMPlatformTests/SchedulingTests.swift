@@ -377,6 +377,47 @@ struct SchedulingTests {
         #expect(try schedule.events(third).map(\.type) == ["appointment.booked", "appointment.no_show"])
     }
 
+    @Test(
+        "a booking replayed with its Idempotency-Key books once; a move to another provider and location frees the first's time"
+    )
+    func replayAndMove() throws {
+        let schedule = try Schedule()
+        let monday = Schedule.monday
+        let key = [("Idempotency-Key", "desk-booking-1")]
+        let first = schedule.book("\(monday)T09:00", type: "NEW", headers: key)
+        let again = schedule.book("\(monday)T09:00", type: "NEW", headers: key)
+        #expect(first.status == 201 && again.status == 201)
+        #expect(again.headers["Idempotent-Replayed"] == "true")
+        let id = try #require(first.object["id"] as? String)
+        #expect(again.object["id"] as? String == id)
+        #expect(try schedule.busyGranules() == 6)
+        #expect(try schedule.events(id).count == 1)
+        // The same key with another body is refused.
+        #expect(schedule.book("\(monday)T09:30", type: "NEW", headers: key).status == 422)
+
+        // Dr. Desai works at Andheri on Mondays: move the appointment to him, at Andheri.
+        let providers = try schedule.platform.json("/api/patients/providers")["items"] as? [[String: Any]] ?? []
+        let desai = try #require(providers.first { $0["familyName"] as? String == "Desai" }?["id"] as? String)
+        let moved = schedule.post(
+            "/api/patients/appointments/\(id)/reschedule",
+            #"{"start": "\#(monday)T11:00", "providerId": "\#(desai)", "locationId": "loc_andheri"}"#)
+        #expect(moved.status == 200, "\(moved.bodyText)")
+        #expect(moved.object["providerId"] as? String == desai)
+        #expect(moved.object["providerNpi"] as? String == "1987654328")
+        #expect(try schedule.busyGranules() == 0)
+        #expect(try schedule.freeSlots(monday, type: "NEW") == ["09:00", "09:15", "09:30"])
+        // Dr. Desai is at Powai on Tuesdays, not Andheri; and Dr. Test does not work at Powai.
+        let tuesday = Schedule.date(weekday: 2, atLeast: 9)
+        let wrongDay = schedule.post(
+            "/api/patients/appointments/\(id)/reschedule", #"{"start": "\#(tuesday)T11:00"}"#)
+        #expect(try wrongDay.decode(Problem.self).errors.map(\.pointer) == ["/start"])
+        let wrongPlace = schedule.post(
+            "/api/patients/appointments/\(id)/reschedule",
+            #"{"start": "\#(tuesday)T11:00", "providerId": "\#(schedule.providerId)", "locationId": "loc_powai"}"#)
+        #expect(try wrongPlace.decode(Problem.self).errors.map(\.pointer) == ["/locationId"])
+        #expect(try schedule.platform.json("/api/patients/appointments/\(id)")["version"] as? Int == 2)
+    }
+
     struct BadBooking: CustomTestStringConvertible, Sendable {
         let name: String
         let fields: [String: String]
