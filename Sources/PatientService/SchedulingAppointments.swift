@@ -21,6 +21,14 @@ extension PatientService {
         let to = try PatientService.boundQuery(request, "to")
         let after = try request.query["cursor"].map(PatientService.slotCursor)
         let now = ScheduleTime.nowMinute()
+        // The range, checked once in UTC (each location's zone shifts it by hours, not days).
+        let utc = ScheduleZone("UTC")!
+        let utcStart = from.map { utc.instant($0, end: false) } ?? now
+        let utcEnd = to.map { utc.instant($0, end: true) } ?? utcStart + 7 * 1440
+        guard utcEnd > utcStart else { throw Problem.invalid(pointer: "query:to", "must be after from") }
+        guard utcEnd - utcStart <= 31 * 1440 else {
+            throw Problem.invalid(pointer: "query:to", "must be at most 31 days after from")
+        }
 
         let slots = try environment.database.read { connection -> [Slot] in
             guard
@@ -47,12 +55,7 @@ extension PatientService {
                     let zone = PatientService.zone(location, settings)
                     let start = from.map { zone.instant($0, end: false) } ?? now
                     let end = to.map { zone.instant($0, end: true) } ?? start + 7 * 1440
-                    guard end > start else {
-                        throw Problem.invalid(pointer: "query:to", "must be after from")
-                    }
-                    guard end - start <= 31 * 1440 else {
-                        throw Problem.invalid(pointer: "query:to", "must be at most 31 days after from")
-                    }
+                    guard end > start, end - start <= 32 * 1440 else { continue }
                     let firstDate = zone.local(start).date
                     let lastDate = zone.local(end - 1).date
                     let availability = Availability(
