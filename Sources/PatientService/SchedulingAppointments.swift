@@ -357,8 +357,9 @@ extension PatientService {
                 typeKey: previous.appointmentTypeId, start: start, context, connection, &validation)
             try validation.check()
             guard let placement else { throw Problem.invalid(pointer: "/start", "cannot be placed") }
-            try SchedulingStore.release(appointment: id, in: connection)
             try occupy(placement, id, connection)
+            try SchedulingStore.release(
+                appointment: id, keeping: (placement.provider.id, placement.start, placement.end), in: connection)
             var appointment = previous
             appointment.providerId = placement.provider.id
             appointment.providerNpi = placement.provider.npi

@@ -258,17 +258,26 @@ enum SchedulingStore {
 
     // MARK: Appointments and busy time
 
-    /// Holds the provider's granules from `start` to `end` for the appointment; false when any of
-    /// them is already held (the transaction must then be abandoned: on PostgreSQL it is aborted).
+    /// Holds the provider's granules from `start` to `end` for the appointment (those it already
+    /// holds stay as they are); false when any of them is held by another appointment (the
+    /// transaction must then be abandoned: on PostgreSQL it is aborted).
     static func occupy(
         provider: String, from start: Int64, to end: Int64, appointment: String, in connection: any SQLConnection
     ) throws -> Bool {
-        // One statement, granules in ascending order: concurrent bookings lock rows in the same order.
+        let held = Set(
+            try connection.query(
+                """
+                SELECT slot_minute FROM provider_busy_slots
+                WHERE appointment_id = \(appointment) AND provider_id = \(provider)
+                """
+            ).map { try $0.int64("slot_minute") })
+        let wanted = stride(from: start, to: end, by: ScheduleTime.granule).filter { !held.contains($0) }
+        guard !wanted.isEmpty else { return true }
+        // One statement, granules in ascending order: every transaction waits for others' rows in
+        // the same order, so concurrent bookings cannot deadlock.
         var insert: SQL = "INSERT INTO provider_busy_slots (provider_id, slot_minute, appointment_id) VALUES "
-        var first = true
-        for minute in stride(from: start, to: end, by: ScheduleTime.granule) {
-            insert = insert + "\(unsafeRaw: first ? "" : ", ")(\(provider), \(minute), \(appointment))"
-            first = false
+        for (index, minute) in wanted.enumerated() {
+            insert = insert + "\(unsafeRaw: index == 0 ? "" : ", ")(\(provider), \(minute), \(appointment))"
         }
         do {
             try connection.execute(insert)
@@ -278,8 +287,23 @@ enum SchedulingStore {
         }
     }
 
-    static func release(appointment: String, in connection: any SQLConnection) throws {
-        try connection.execute("DELETE FROM provider_busy_slots WHERE appointment_id = \(appointment)")
+    /// Gives back the appointment's granules, all of them or those outside `keeping`. A reschedule
+    /// takes its new time first and releases the old after, so that it never waits for another
+    /// transaction while holding deleted rows that transaction may be waiting for.
+    static func release(
+        appointment: String, keeping: (provider: String, start: Int64, end: Int64)? = nil,
+        in connection: any SQLConnection
+    ) throws {
+        if let keeping {
+            try connection.execute(
+                """
+                DELETE FROM provider_busy_slots WHERE appointment_id = \(appointment)
+                    AND NOT (provider_id = \(keeping.provider) AND slot_minute >= \(keeping.start)
+                        AND slot_minute < \(keeping.end))
+                """)
+        } else {
+            try connection.execute("DELETE FROM provider_busy_slots WHERE appointment_id = \(appointment)")
+        }
     }
 
     /// Granules held for the providers between two instants.

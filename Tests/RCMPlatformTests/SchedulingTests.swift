@@ -395,6 +395,13 @@ struct SchedulingTests {
         // The same key with another body is refused.
         #expect(schedule.book("\(monday)T09:30", type: "NEW", headers: key).status == 422)
 
+        // A move onto part of its own time keeps that part.
+        let overlapping = schedule.post(
+            "/api/patients/appointments/\(id)/reschedule", #"{"start": "\#(monday)T09:15"}"#)
+        #expect(overlapping.status == 200, "\(overlapping.bodyText)")
+        #expect(try schedule.busyGranules() == 6)
+        #expect(try schedule.freeSlots(monday) == ["09:00", "09:45"])
+
         // Dr. Desai works at Andheri on Mondays: move the appointment to him, at Andheri.
         let providers = try schedule.platform.json("/api/patients/providers")["items"] as? [[String: Any]] ?? []
         let desai = try #require(providers.first { $0["familyName"] as? String == "Desai" }?["id"] as? String)
@@ -415,7 +422,7 @@ struct SchedulingTests {
             "/api/patients/appointments/\(id)/reschedule",
             #"{"start": "\#(tuesday)T11:00", "providerId": "\#(schedule.providerId)", "locationId": "loc_powai"}"#)
         #expect(try wrongPlace.decode(Problem.self).errors.map(\.pointer) == ["/locationId"])
-        #expect(try schedule.platform.json("/api/patients/appointments/\(id)")["version"] as? Int == 2)
+        #expect(try schedule.platform.json("/api/patients/appointments/\(id)")["version"] as? Int == 3)
     }
 
     struct BadBooking: CustomTestStringConvertible, Sendable {
@@ -580,6 +587,45 @@ struct SchedulingTests {
         for _ in 0..<count { ready.wait() }
         for _ in 0..<count { go.signal() }
         done.wait()
+    }
+
+    @Test("reschedules and cancellations racing bookings: no 5xx, and the held time is exactly the live appointments'")
+    func concurrentMoves() throws {
+        let schedule = try Schedule()
+        let monday = Schedule.monday
+        let first = try #require(schedule.book("\(monday)T09:00", type: "NEW").object["id"] as? String)
+        let second = try #require(schedule.book("\(monday)T09:30", type: "FOLLOWUP").object["id"] as? String)
+        let statuses = Mutex<[Int]>([])
+        SchedulingTests.simultaneously(20) { index in
+            let response: HTTPResponse
+            switch index {
+            case 0:
+                response = schedule.post(
+                    "/api/patients/appointments/\(first)/reschedule", #"{"start": "\#(monday)T09:15"}"#)
+            case 1: response = schedule.post("/api/patients/appointments/\(second)/cancel", #"{"reason": "race"}"#)
+            case 2:
+                response = schedule.post(
+                    "/api/patients/appointments/\(second)/reschedule", #"{"start": "\#(monday)T09:45"}"#)
+            default:
+                let minute = (index % 4) * 15
+                response = schedule.book(
+                    "\(monday)T09:\(minute == 0 ? "00" : String(minute))", patient: "P10002")
+            }
+            statuses.withLock { $0.append(response.status) }
+        }
+        let result = statuses.withLock { $0 }
+        #expect(result.allSatisfy { [200, 201, 409].contains($0) }, "\(result)")
+        let live =
+            (try schedule.platform.json("/api/patients/appointments?providerId=\(schedule.providerId)")["items"]
+            as? [[String: Any]] ?? []).filter {
+                ["booked", "checked_in", "completed"].contains($0["status"] as? String)
+            }
+        let minutes = live.map { ($0["appointmentTypeCode"] as? String) == "NEW" ? 30 : 15 }.reduce(0, +)
+        #expect(try schedule.busyGranules() * 5 == minutes)
+        let starts = live.compactMap { $0["start"] as? String }.sorted()
+        let ends = live.sorted { ($0["start"] as? String ?? "") < ($1["start"] as? String ?? "") }
+            .compactMap { $0["end"] as? String }
+        for (end, nextStart) in zip(ends, starts.dropFirst()) { #expect(end <= nextStart, "\(live)") }
     }
 
     @Test("twenty concurrent bookings of one slot: exactly one is booked, the others are 409")
