@@ -301,10 +301,15 @@ extension PatientService {
         let exceptionId = context.parameter("exceptionId")
         try environment.database.write { connection in
             let provider = try findProvider(id, context, connection)
-            for location in provider.locations { try context.requireLocation(location, pointer: "") }
-            guard try SchedulingStore.deleteException(exceptionId, provider: id, in: connection) else {
-                throw Problem.notFound("Exception \(exceptionId) of provider \(id) does not exist.")
+            guard
+                let row = try connection.queryFirst(
+                    "SELECT location_id FROM provider_exceptions WHERE id = \(exceptionId) AND provider_id = \(id)")
+            else { throw Problem.notFound("Exception \(exceptionId) of provider \(id) does not exist.") }
+            // As when it was made: its location, or every location of the provider.
+            for location in row.optionalString("location_id").map({ [$0] }) ?? provider.locations {
+                try context.requireLocation(location, pointer: "")
             }
+            _ = try SchedulingStore.deleteException(exceptionId, provider: id, in: connection)
         }
         return HTTPResponse(status: 204, headers: HTTPHeaders(), body: [])
     }
