@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "RCMEvents", dependencies: ["RCMCore", "RCMStorage"]),
         .target(name: "RCMSecurity", dependencies: ["RCMCore", "CSecurityShim"]),
         .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents", "RCMSecurity"]),
+        // X12 5010 EDI: tokenizer, envelopes, loops, writer, validation, eligibility (270/271).
+        .target(name: "RCMX12", dependencies: ["RCMCore"]),
 
         // Identity (users and tokens) and the six services.
         .target(name: "IdentityService", dependencies: ["RCMServiceKit"]),
@@ -39,7 +41,7 @@ let package = Package(
             name: "RCMPlatform",
             dependencies: [
                 "RCMServiceKit", "IdentityService", "PatientService", "InsuranceService", "BillingService",
-                "ClaimService", "PaymentService", "ReportingService",
+                "ClaimService", "PaymentService", "ReportingService", "RCMX12",
             ]
         ),
         .executableTarget(name: "rcm", dependencies: ["RCMPlatform"]),
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "IdentityService", "RCMTestSupport"]),
         .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),
         .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
+        .testTarget(name: "RCMX12Tests", dependencies: ["RCMX12", "RCMCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,6 +26,10 @@ echo "== OpenAPI document, checked by openapi-spec-validator =="
 ensure_venv openapi openapi-spec-validator
 "$ROOT/.venv-openapi/bin/openapi-spec-validator" docs/openapi.json
 
+echo "== X12 outside validators (linuxforhealth-x12 for the RCMX12 tests, pyx12 for bench/x12.sh) =="
+eval "$(bash scripts/x12-validators.sh)"
+export RCM_LFHX12
+
 echo "== swift format lint =="
 swift format lint --strict -r Sources Tests Package.swift
 swift build --build-tests

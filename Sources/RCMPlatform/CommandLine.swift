@@ -7,6 +7,7 @@ import RCMEvents
 import RCMSecurity
 import RCMServiceKit
 import RCMStorage
+import RCMX12
 
 /// The `rcm` command: `serve`, `migrate`, `events dead-letters`, `events replay ID`.
 public enum RCMCommand {
@@ -23,6 +24,7 @@ public enum RCMCommand {
           rcm keys rotate [options]           add a data key and re-encrypt every sealed field with it
           rcm keys rotate-signing [options]   add a token-signing key (tokens signed by older keys stay valid)
           rcm certs dev [--dir D]             make a development CA and a localhost certificate (default ./data/certs)
+          rcm x12 parse|validate FILE         print an X12 5010 file as JSON, or list its issues (exit 1 on errors)
 
         OPTIONS (each also from the environment variable shown)
           --host HOST          address to listen on (RCM_HOST, default 127.0.0.1)
@@ -89,6 +91,8 @@ public enum RCMCommand {
                 return try auditCommand(rest)
             case "keys":
                 return try keysCommand(rest)
+            case "x12":
+                return X12Command.run(rest)
             case "certs":
                 guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
                 var directory = "./data/certs"
