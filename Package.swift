@@ -26,11 +26,13 @@ let package = Package(
         .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents", "RCMSecurity"]),
         // X12 5010 EDI: tokenizer, envelopes, loops, writer, validation, eligibility (270/271).
         .target(name: "RCMX12", dependencies: ["RCMCore"]),
+        // Healthcare formats: FHIR R4 resources.
+        .target(name: "RCMFHIR", dependencies: ["RCMCore"]),
 
         // Identity (users and tokens) and the six services.
         .target(name: "IdentityService", dependencies: ["RCMServiceKit"]),
         .target(name: "PatientService", dependencies: ["RCMServiceKit"]),
-        .target(name: "InsuranceService", dependencies: ["RCMServiceKit"]),
+        .target(name: "InsuranceService", dependencies: ["RCMServiceKit", "RCMX12", "RCMFHIR"]),
         .target(name: "BillingService", dependencies: ["RCMServiceKit"]),
         .target(name: "ClaimService", dependencies: ["RCMServiceKit"]),
         .target(name: "PaymentService", dependencies: ["RCMServiceKit"]),

@@ -30,6 +30,10 @@ echo "== X12 outside validators (linuxforhealth-x12 for the RCMX12 tests, pyx12 
 eval "$(bash scripts/x12-validators.sh)"
 export RCM_LFHX12
 
+echo "== outside validators for generated FHIR (fhir.resources) =="
+ensure_venv fhir 'fhir.resources==8.3.0'
+export RCM_FHIR_PYTHON="$ROOT/.venv-fhir/bin/python"
+
 echo "== swift format lint =="
 swift format lint --strict -r Sources Tests Package.swift
 swift build --build-tests

@@ -9,7 +9,10 @@ import RCMStorage
 /// Payers and patients' coverages; answers billing's question "what covers this patient on this date".
 public struct InsuranceService: PlatformService {
     public static let name = "insurance"
-    public static let subscribedTypes: [String] = []
+    public static let subscribedTypes = [
+        "appointment.booked", "appointment.rescheduled", "appointment.cancelled", "appointment.no_show",
+        "appointment.checked_in",
+    ]
     public static let migrations = [
         Migration(
             1, "payers and coverages",
@@ -29,23 +32,84 @@ public struct InsuranceService: PlatformService {
                 """,
                 "CREATE INDEX coverages_patient ON coverages (organization_id, patient_id)",
             ]),
-        Outbox.migration, Idempotency.migration,
+        Outbox.migration, Idempotency.migration, Inbox.migration,
+        Migration(
+            2, "payer directory, plans, coverage order, eligibility checks",
+            [
+                "ALTER TABLE payers ADD COLUMN connector TEXT NOT NULL DEFAULT 'simulator'",
+                "ALTER TABLE payers ADD COLUMN x12_receiver_id TEXT",
+                "ALTER TABLE payers ADD COLUMN x12_endpoint TEXT",
+                "ALTER TABLE payers ADD COLUMN fhir_endpoint TEXT",
+                "ALTER TABLE payers ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 5000",
+                "ALTER TABLE payers ADD COLUMN eligibility_cache_minutes INTEGER NOT NULL DEFAULT 1440",
+                """
+                CREATE TABLE plans (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, payer_id TEXT NOT NULL, name TEXT NOT NULL,
+                    plan_code TEXT, plan_type TEXT, created_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX plans_payer ON plans (organization_id, payer_id)",
+                "ALTER TABLE coverages ADD COLUMN plan_id TEXT",
+                "ALTER TABLE coverages ADD COLUMN coverage_order INTEGER NOT NULL DEFAULT 1",
+                "ALTER TABLE coverages ADD COLUMN subscriber TEXT",
+                "CREATE INDEX coverages_member ON coverages (organization_id, member_index)",
+                """
+                CREATE TABLE eligibility_checks (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, patient_id TEXT NOT NULL,
+                    coverage_id TEXT NOT NULL, payer_id TEXT NOT NULL, connector TEXT NOT NULL, trigger TEXT NOT NULL,
+                    appointment_id TEXT, date_of_service TEXT NOT NULL, service_types TEXT NOT NULL,
+                    status TEXT NOT NULL, message TEXT NOT NULL, retryable INTEGER NOT NULL,
+                    requested_at TEXT NOT NULL, completed_at TEXT, expires_at TEXT,
+                    interchange_control TEXT, group_control TEXT, transaction_control TEXT, trace_number TEXT,
+                    result TEXT, raw_request TEXT, raw_response TEXT)
+                """,
+                "CREATE INDEX eligibility_coverage ON eligibility_checks (organization_id, coverage_id, requested_at)",
+                "CREATE INDEX eligibility_patient ON eligibility_checks (organization_id, patient_id, requested_at)",
+                "CREATE INDEX eligibility_trace ON eligibility_checks (trace_number)",
+                """
+                CREATE TABLE eligibility_queue (
+                    appointment_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, patient_id TEXT NOT NULL,
+                    location_id TEXT, provider_npi TEXT, date_of_service TEXT NOT NULL, due_at TEXT NOT NULL,
+                    reason TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, check_id TEXT,
+                    updated_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX eligibility_queue_due ON eligibility_queue (state, due_at)",
+                "CREATE TABLE x12_counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
+            ]),
     ]
 
     let environment: ServiceEnvironment
-    public var consumer: (any EventConsumer)? { nil }
+    let eligibility: EligibilityEngine
+    let scheduler: EligibilityScheduler
+    public var consumer: (any EventConsumer)? { InsuranceConsumer(environment: environment) }
+    public var jobs: [ScheduledJob] {
+        [ScheduledJob(name: "eligibility-due", every: 60) { [scheduler] in _ = try scheduler.runDue() }]
+    }
 
-    public init(environment: ServiceEnvironment) { self.environment = environment }
+    public init(environment: ServiceEnvironment) {
+        self.environment = environment
+        eligibility = EligibilityEngine(environment: environment, breaker: CircuitBreaker(threshold: 5, openFor: 30))
+        scheduler = EligibilityScheduler(environment: environment, engine: eligibility)
+    }
 
     public func registerRoutes(_ router: RouterBuilder) {
         router.group("/api/insurance") { insurance in
             insurance.post("/payers", createPayer)
             insurance.get("/payers", listPayers)
             insurance.get("/payers/{id}", readPayer)
+            insurance.get("/payers/{id}/plans", listPlans)
+            insurance.post("/plans", createPlan)
             insurance.post("/coverages", createCoverage)
+            insurance.get("/coverages", findCoverages)
             insurance.get("/coverages/{id}", readCoverage)
             insurance.get("/patients/{patientId}/coverages", patientCoverages)
             insurance.get("/patients/{patientId}/active-coverage", activeCoverage)
+            insurance.post("/eligibility/checks", checkEligibility)
+            insurance.get("/eligibility/checks", listEligibilityChecks)
+            insurance.get("/eligibility/checks/{id}", readEligibilityCheck)
+            insurance.get("/eligibility/checks/{id}/raw", rawEligibilityExchange)
+            insurance.get("/eligibility/checks/{id}/fhir", eligibilityAsFHIR)
+            insurance.post("/eligibility/run-due", runDueEligibility)
+            insurance.post("/nhcx/coverageeligibility/on_check", nhcxOnCheck)
         }
     }
 
@@ -57,16 +121,23 @@ public struct InsuranceService: PlatformService {
         var validation = Validation()
         validation.text(input.name, "/name")
         validation.text(input.payerCode, "/payerCode", maxLength: 80)
+        InsuranceService.validateConnector(input, &validation)
         try validation.check()
         return try Idempotency.run(request, context: context, database: environment.database) { connection in
             let payer = Payer(
                 id: Identifier.make("pyr"), organizationId: context.organizationId, name: input.name ?? "",
-                payerCode: input.payerCode ?? "", createdAt: Timestamp.now())
+                payerCode: input.payerCode ?? "", connector: input.connector ?? .simulator,
+                x12ReceiverId: input.x12ReceiverId, x12Endpoint: input.x12Endpoint, fhirEndpoint: input.fhirEndpoint,
+                timeoutMilliseconds: input.timeoutMilliseconds ?? 5000,
+                eligibilityCacheMinutes: input.eligibilityCacheMinutes ?? 1440, createdAt: Timestamp.now())
             do {
                 try connection.execute(
                     """
-                    INSERT INTO payers (id, organization_id, name, payer_code, created_at)
-                    VALUES (\(payer.id), \(payer.organizationId), \(payer.name), \(payer.payerCode), \(payer.createdAt))
+                    INSERT INTO payers (id, organization_id, name, payer_code, connector, x12_receiver_id, x12_endpoint,
+                        fhir_endpoint, timeout_ms, eligibility_cache_minutes, created_at)
+                    VALUES (\(payer.id), \(payer.organizationId), \(payer.name), \(payer.payerCode),
+                        \(payer.connector.rawValue), \(payer.x12ReceiverId), \(payer.x12Endpoint), \(payer.fhirEndpoint),
+                        \(payer.timeoutMilliseconds), \(payer.eligibilityCacheMinutes), \(payer.createdAt))
                     """)
             } catch let error as DatabaseError where error.kind == .uniqueViolation {
                 throw Problem.conflict("A payer with payer code \(payer.payerCode) already exists.")
@@ -104,7 +175,34 @@ public struct InsuranceService: PlatformService {
     static func payer(from row: Row) throws -> Payer {
         Payer(
             id: try row.string("id"), organizationId: try row.string("organization_id"), name: try row.string("name"),
-            payerCode: try row.string("payer_code"), createdAt: try row.string("created_at"))
+            payerCode: try row.string("payer_code"),
+            connector: EligibilityConnectorKind(rawValue: try row.string("connector")) ?? .none,
+            x12ReceiverId: row.optionalString("x12_receiver_id"), x12Endpoint: row.optionalString("x12_endpoint"),
+            fhirEndpoint: row.optionalString("fhir_endpoint"), timeoutMilliseconds: try row.int("timeout_ms"),
+            eligibilityCacheMinutes: try row.int("eligibility_cache_minutes"), createdAt: try row.string("created_at"))
+    }
+
+    /// A payer's connector needs its endpoint; timeouts and cache lifetimes stay within sane bounds.
+    static func validateConnector(_ input: PayerInput, _ validation: inout Validation) {
+        func isURL(_ text: String?) -> Bool {
+            guard let text, let url = URL(string: text), let scheme = url.scheme, url.host != nil else { return false }
+            return scheme == "http" || scheme == "https"
+        }
+        validation.text(input.x12ReceiverId, "/x12ReceiverId", maxLength: 15, required: false)
+        if input.connector == .x12Http || input.x12Endpoint != nil {
+            validation.require(
+                isURL(input.x12Endpoint), "/x12Endpoint", "must be an http(s) URL for connector x12-http")
+        }
+        if input.connector == .nhcx || input.fhirEndpoint != nil {
+            validation.require(isURL(input.fhirEndpoint), "/fhirEndpoint", "must be an http(s) URL for connector nhcx")
+        }
+        if let timeout = input.timeoutMilliseconds {
+            validation.require(timeout >= 100 && timeout <= 60000, "/timeoutMilliseconds", "must be 100 to 60000")
+        }
+        if let minutes = input.eligibilityCacheMinutes {
+            validation.require(
+                minutes >= 0 && minutes <= 10080, "/eligibilityCacheMinutes", "must be 0 to 10080 (a week)")
+        }
     }
 
     // MARK: Coverages
@@ -134,6 +232,27 @@ public struct InsuranceService: PlatformService {
         if let percent = input.coinsurancePercent {
             validation.require(percent >= 0 && percent <= 100, "/coinsurancePercent", "must be between 0 and 100")
         }
+        if let order = input.order {
+            validation.require((1...3).contains(order), "/order", "must be 1 (primary), 2 (secondary) or 3 (tertiary)")
+        }
+        validation.text(input.planId, "/planId", maxLength: 64, required: false)
+        if let subscriber = input.subscriber {
+            validation.text(subscriber.givenName, "/subscriber/givenName")
+            validation.text(subscriber.familyName, "/subscriber/familyName")
+            if let birth = subscriber.dateOfBirth {
+                validation.require(
+                    birth <= CalendarDate.today(), "/subscriber/dateOfBirth", "must not be in the future")
+            }
+            if let sex = subscriber.sex {
+                validation.require(
+                    ["female", "male", "other", "unknown"].contains(sex), "/subscriber/sex",
+                    "must be female, male, other or unknown")
+            }
+        }
+        if let relationship = input.relationship, relationship != .self {
+            validation.require(
+                input.subscriber != nil, "/subscriber", "is required when the patient is not the subscriber")
+        }
         try validation.check()
         guard let patientId = input.patientId, let payerId = input.payerId, let validFrom = input.validFrom else {
             throw Problem.invalid(pointer: "", "incomplete coverage")
@@ -146,11 +265,32 @@ public struct InsuranceService: PlatformService {
             guard let payer = try findPayer(payerId, context.organizationId, connection) else {
                 throw Problem.invalid(pointer: "/payerId", "no payer \(payerId) in this organization")
             }
+            if let planId = input.planId {
+                let plan = try connection.queryFirst(
+                    "SELECT payer_id FROM plans WHERE id = \(planId) AND organization_id = \(context.organizationId)")
+                guard let plan, try plan.string("payer_id") == payer.id else {
+                    throw Problem.invalid(pointer: "/planId", "no plan \(planId) of payer \(payer.id)")
+                }
+            }
+            let order = input.order ?? 1
+            var overlapping: SQL = """
+                SELECT id FROM coverages
+                WHERE organization_id = \(context.organizationId) AND patient_id = \(patientId)
+                    AND coverage_order = \(order) AND (valid_to IS NULL OR valid_to >= \(validFrom))
+                """
+            if let validTo = input.validTo { overlapping = overlapping + " AND valid_from <= \(validTo)" }
+            let taken = try connection.queryFirst(overlapping)
+            if let taken {
+                throw Problem.invalid(
+                    pointer: "/order",
+                    "coverage \(try taken.string("id")) is already order \(order) for an overlapping period")
+            }
             let coverage = Coverage(
                 id: Identifier.make("cov"), organizationId: context.organizationId, patientId: patientId,
                 payerId: payer.id, payerName: payer.name, planName: input.planName ?? "",
                 memberId: input.memberId ?? "",
-                groupNumber: input.groupNumber, relationship: input.relationship ?? .self, validFrom: validFrom,
+                groupNumber: input.groupNumber, relationship: input.relationship ?? .self, planId: input.planId,
+                order: order, subscriber: input.subscriber, validFrom: validFrom,
                 validTo: input.validTo, copay: input.copay ?? .zero, coinsurancePercent: input.coinsurancePercent ?? 0,
                 deductible: input.deductible ?? .zero, deductibleMet: input.deductibleMet ?? .zero,
                 createdAt: Timestamp.now())
@@ -159,14 +299,16 @@ public struct InsuranceService: PlatformService {
                 """
                 INSERT INTO coverages (id, organization_id, patient_id, payer_id, plan_name, member_id, member_index,
                     group_number, relationship, valid_from, valid_to, copay, coinsurance_percent, deductible,
-                    deductible_met, created_at)
+                    deductible_met, created_at, plan_id, coverage_order, subscriber)
                 VALUES (\(coverage.id), \(coverage.organizationId), \(coverage.patientId), \(coverage.payerId),
                     \(coverage.planName), \(try fields.encrypt(coverage.memberId, field: "coverages.member_id")),
                     \(fields.blindIndex(coverage.memberId, field: "coverages.member_id")),
                     \(try coverage.groupNumber.map { try fields.encrypt($0, field: "coverages.group_number") }),
                     \(coverage.relationship.rawValue),
                     \(coverage.validFrom), \(coverage.validTo), \(coverage.copay), \("\(coverage.coinsurancePercent)"),
-                    \(coverage.deductible), \(coverage.deductibleMet), \(coverage.createdAt))
+                    \(coverage.deductible), \(coverage.deductibleMet), \(coverage.createdAt), \(coverage.planId),
+                    \(coverage.order),
+                    \(try coverage.subscriber.map { try fields.encrypt(try JSON.encodeString($0), field: "coverages.subscriber") }))
                 """)
             try environment.outbox.publish(
                 try EventEnvelope.make(
@@ -200,9 +342,46 @@ public struct InsuranceService: PlatformService {
         let date = try request.dateQuery("date") ?? CalendarDate.today()
         let active = try coverages(of: patientId, context.organizationId)
             .filter { $0.isActive(on: date) }
-            .max { $0.validFrom < $1.validFrom }
-        guard let active else { throw Problem.notFound("Patient \(patientId) has no active coverage on \(date).") }
+            .min { ($0.order, $1.validFrom) < ($1.order, $0.validFrom) }
+        guard var active else { throw Problem.notFound("Patient \(patientId) has no active coverage on \(date).") }
+        let verified = try environment.database.read {
+            try EligibilityStore.latestVerified(
+                active.id, organization: context.organizationId, fields: environment.fields, in: $0)
+        }
+        if let verified {
+            active.eligibility = EligibilityStatus(
+                checkId: verified.id, status: verified.status, checkedAt: verified.completedAt ?? verified.requestedAt,
+                expiresAt: verified.expiresAt)
+            if verified.status == .inactive, verified.dateOfService == date {
+                throw Problem.notFound(
+                    "The payer answered on \(verified.completedAt ?? verified.requestedAt) that coverage \(active.id) is not active on \(date) (check \(verified.id))."
+                )
+            }
+            if verified.status == .active, let share = verified.result?.costShare {
+                InsuranceService.overlay(share, on: &active)
+            }
+        }
         return try .json(active)
+    }
+
+    /// The payer's verified figures replace the registered ones, where the payer gave them.
+    static func overlay(_ share: EligibilityResult.CostShare, on coverage: inout Coverage) {
+        var used = false
+        if let copay = share.copay {
+            coverage.copay = copay
+            used = true
+        }
+        if let percent = share.coinsurancePercent {
+            coverage.coinsurancePercent = percent
+            used = true
+        }
+        if let deductible = share.deductible {
+            coverage.deductible = deductible
+            let remaining = share.deductibleRemaining ?? .zero
+            coverage.deductibleMet = Money.min(deductible, Money.max(.zero, deductible - remaining))
+            used = true
+        }
+        if used { coverage.costShareSource = "eligibility" }
     }
 
     func coverages(of patientId: String, _ organization: String) throws -> [Coverage] {
@@ -225,6 +404,10 @@ public struct InsuranceService: PlatformService {
                 try fields.decrypt($0, field: "coverages.group_number")
             },
             relationship: Coverage.Relationship(rawValue: try row.string("relationship")) ?? .other,
+            planId: row.optionalString("plan_id"), order: try row.int("coverage_order"),
+            subscriber: try row.optionalString("subscriber").map {
+                try JSON.decode(Coverage.Subscriber.self, from: try fields.decrypt($0, field: "coverages.subscriber"))
+            },
             validFrom: try row.date("valid_from"), validTo: row.optionalDate("valid_to"), copay: try row.money("copay"),
             coinsurancePercent: Decimal(string: try row.string("coinsurance_percent")) ?? 0,
             deductible: try row.money("deductible"), deductibleMet: try row.money("deductible_met"),

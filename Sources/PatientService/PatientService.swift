@@ -26,6 +26,7 @@ public struct PatientService: PlatformService {
             patients.get("/{id}/export", export)
             patients.post("/{id}/erase", erase)
             registerSchedulingRoutes(patients)
+            patients.post("/{id}/merge", merge)
         }
     }
 
@@ -50,13 +51,18 @@ public struct PatientService: PlatformService {
             let number = try PatientStore.nextValue("patient", start: 10001, in: connection)
             let record = try PatientStore.nextValue("mrn:" + context.organizationId, start: 1, in: connection)
             let now = Timestamp.now()
-            let patient = Patient(
+            var patient = Patient(
                 id: "P\(number)", organizationId: context.organizationId, locationId: input.locationId ?? "",
                 mrn: String(format: "MRN%07lld", record), givenName: input.givenName ?? "",
                 familyName: input.familyName ?? "", dateOfBirth: dateOfBirth, sex: input.sex ?? .unknown,
                 phone: input.phone, email: input.email, address: input.address, identifiers: input.identifiers,
                 createdAt: now, updatedAt: now,
                 version: 1)
+            PatientService.apply(input, to: &patient)
+            if input.confirmNotDuplicate != true {
+                let similar = try PatientStore.duplicates(of: patient, fields: environment.fields, in: connection)
+                if !similar.isEmpty { throw PatientService.possibleDuplicate(patient, similar, environment.fields) }
+            }
             try PatientStore.insert(patient, fields: environment.fields, in: connection)
             try environment.outbox.publish(
                 try EventEnvelope.make(
@@ -81,6 +87,12 @@ public struct PatientService: PlatformService {
         else { throw Problem.notFound("Patient \(id) does not exist.") }
         guard context.mayAccess(location: patient.locationId) else {
             throw Problem.notFound("Patient \(id) does not exist.")
+        }
+        if let survivor = patient.mergedInto {
+            // The old id keeps working: it points at the record it was merged into.
+            var response = try HTTPResponse.json(["id": patient.id, "mergedInto": survivor], status: 308)
+            response.headers.add("Location", "/api/patients/\(survivor)")
+            return response
         }
         var response = try HTTPResponse.json(patient)
         response.headers.add("ETag", "\"\(patient.version)\"")
@@ -124,6 +136,10 @@ public struct PatientService: PlatformService {
             if let value = input.email { patient.email = value }
             if let value = input.address { patient.address = value }
             if let value = input.identifiers { patient.identifiers = value }
+            PatientService.apply(input, to: &patient)
+            if let survivor = patient.mergedInto {
+                throw Problem.conflict("Patient \(id) was merged into \(survivor); change that record.", type: "merged")
+            }
             patient.version += 1
             patient.updatedAt = Timestamp.now()
             guard
@@ -153,14 +169,21 @@ public struct PatientService: PlatformService {
             let givenName: String
             let familyName: String
             let dateOfBirth: CalendarDate
+            let sex: String
             let version: Int
+            let mergedFrom: String?
         }
-        let row = try environment.database.read { connection in
-            try connection.queryFirst(
-                """
-                SELECT id, mrn, location_id, given_name, family_name, date_of_birth, version FROM patients
-                WHERE id = \(id) AND organization_id = \(context.organizationId)
-                """)
+        let row = try environment.database.read { connection -> Row? in
+            let select: (String) throws -> Row? = { id in
+                try connection.queryFirst(
+                    """
+                    SELECT id, mrn, location_id, given_name, family_name, date_of_birth, sex, version, merged_into
+                    FROM patients WHERE id = \(id) AND organization_id = \(context.organizationId)
+                    """)
+            }
+            // A merged record answers with the record it was merged into (one hop; merges never chain).
+            guard let row = try select(id) else { return nil }
+            return try row.optionalString("merged_into").map(select) ?? row
         }
         guard let row, context.mayAccess(location: try row.string("location_id")) else {
             throw Problem.notFound("Patient \(id) does not exist.")
@@ -169,17 +192,32 @@ public struct PatientService: PlatformService {
             Summary(
                 id: try row.string("id"), mrn: try row.string("mrn"), locationId: try row.string("location_id"),
                 givenName: try row.string("given_name"), familyName: try row.string("family_name"),
-                dateOfBirth: try row.date("date_of_birth"), version: try row.int("version")))
+                dateOfBirth: try row.date("date_of_birth"), sex: try row.string("sex"), version: try row.int("version"),
+                mergedFrom: try row.string("id") == id ? nil : id))
     }
 
     func search(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let limit = try request.pageLimit()
+        var patientIds: [String]?
+        if let memberId = request.query["memberId"], !memberId.isEmpty {
+            // Member ids live with the insurance service (encrypted, found by blind index).
+            struct Found: Decodable {
+                struct Item: Decodable { let patientId: String }
+                let items: [Item]
+            }
+            let found = try environment.services.client(for: "insurance").get(
+                Found.self,
+                "/api/insurance/coverages?memberId=\(memberId.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")",
+                context: context)
+            patientIds = Array(Set(found?.items.map(\.patientId) ?? [])).sorted()
+            if patientIds?.isEmpty == true { return try .json(Page(items: [Patient](), limit: limit, cursor: \.id)) }
+        }
         let query = PatientStore.Search(
             name: request.query["name"].flatMap { $0.isEmpty ? nil : $0 },
             dateOfBirth: try request.dateQuery("dateOfBirth"),
             phone: request.query["phone"], mrn: request.query["mrn"],
             identifier: try PatientService.identifierQuery(request.query["identifier"], fields: environment.fields),
-            after: request.query["cursor"], limit: limit)
+            patientIds: patientIds, after: request.query["cursor"], limit: limit)
         let patients = try environment.database.read {
             try PatientStore.search(
                 query, organization: context.organizationId, scope: context.locationFilter("location_id"),
@@ -201,18 +239,92 @@ public struct PatientService: PlatformService {
         return PatientStore.identifierIndex(system: system.rawValue, value: String(parts[1]), fields: fields)
     }
 
+    /// Copies the registration details beyond the basic demographics (create and update).
+    static func apply(_ input: PatientInput, to patient: inout Patient) {
+        if let value = input.middleName { patient.middleName = value }
+        if let value = input.namePrefix { patient.namePrefix = value }
+        if let value = input.nameSuffix { patient.nameSuffix = value }
+        if let value = input.genderIdentity { patient.genderIdentity = value }
+        if let value = input.preferredLanguage { patient.preferredLanguage = value }
+        if let value = input.guarantor { patient.guarantor = value }
+        if let value = input.emergencyContact { patient.emergencyContact = value }
+        if let value = input.consents { patient.consents = value }
+    }
+
+    /// 409 listing the records that look like the same person; the client repeats the request
+    /// with `confirmNotDuplicate: true` once someone has looked at them, or merges instead.
+    static func possibleDuplicate(_ patient: Patient, _ similar: [Patient], _ fields: FieldEncryption) -> Problem {
+        let indexes = Set(
+            (patient.identifiers ?? []).map {
+                PatientStore.identifierIndex(system: $0.system.rawValue, value: $0.value, fields: fields)
+            })
+        var problem = Problem.conflict(
+            "\(similar.count) registered patient(s) look like the same person. Check them; to register anyway, send confirmNotDuplicate: true.",
+            type: "possible-duplicate")
+        problem.errors = [.init(pointer: "/confirmNotDuplicate", message: "required to register a possible duplicate")]
+        problem.candidates = similar.map { other in
+            let sameIdentifier = (other.identifiers ?? []).contains {
+                indexes.contains(
+                    PatientStore.identifierIndex(system: $0.system.rawValue, value: $0.value, fields: fields))
+            }
+            return Problem.Candidate(
+                id: other.id,
+                label: "\(other.givenName) \(other.familyName), born \(other.dateOfBirth), \(other.mrn)",
+                matchedOn: sameIdentifier ? "identifier" : "name and date of birth")
+        }
+        return problem
+    }
+
+    static func validateRegistration(_ input: PatientInput, _ validation: inout Validation) {
+        validation.text(input.middleName, "/middleName", maxLength: 100, required: false)
+        validation.text(input.namePrefix, "/namePrefix", maxLength: 20, required: false)
+        validation.text(input.nameSuffix, "/nameSuffix", maxLength: 20, required: false)
+        validation.text(input.genderIdentity, "/genderIdentity", maxLength: 60, required: false)
+        if let language = input.preferredLanguage {
+            let parts = language.split(separator: "-", omittingEmptySubsequences: false)
+            validation.require(
+                language.count <= 35 && !parts.isEmpty && (2...3).contains(parts[0].count)
+                    && parts.allSatisfy {
+                        !$0.isEmpty && $0.count <= 8 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+                    },
+                "/preferredLanguage", "must be a BCP 47 language tag such as en, hi or mr-IN")
+        }
+        for (name, contact) in [("guarantor", input.guarantor), ("emergencyContact", input.emergencyContact)] {
+            guard let contact else { continue }
+            validation.text(contact.name, "/\(name)/name")
+            validation.text(contact.relationship, "/\(name)/relationship", maxLength: 40)
+            if let phone = contact.phone { validatePhone(phone, "/\(name)/phone", &validation) }
+        }
+        for (index, consent) in (input.consents ?? []).enumerated() {
+            validation.text(consent.type, "/consents/\(index)/type", maxLength: 60)
+            validation.require(
+                consent.grantedOn <= CalendarDate.today(), "/consents/\(index)/grantedOn", "must not be in the future")
+            if let expires = consent.expiresOn {
+                validation.require(
+                    expires >= consent.grantedOn, "/consents/\(index)/expiresOn", "must not be before grantedOn")
+            }
+            if let withdrawn = consent.withdrawnOn {
+                validation.require(
+                    withdrawn >= consent.grantedOn, "/consents/\(index)/withdrawnOn", "must not be before grantedOn")
+            }
+        }
+    }
+
+    static func validatePhone(_ phone: String, _ pointer: String, _ validation: inout Validation) {
+        let digits = phone.filter(\.isNumber)
+        validation.require(
+            digits.count >= 7 && digits.count <= 15 && phone.allSatisfy { $0.isNumber || " +-()".contains($0) },
+            pointer, "must be a phone number of 7 to 15 digits")
+    }
+
     static func validateContact(_ input: PatientInput, _ validation: inout Validation) {
+        validateRegistration(input, &validation)
         for (index, identifier) in (input.identifiers ?? []).enumerated() {
             validation.require(
                 !identifier.value.isEmpty && identifier.value.count <= 64, "/identifiers/\(index)/value",
                 "must be 1 to 64 characters")
         }
-        if let phone = input.phone {
-            let digits = phone.filter(\.isNumber)
-            validation.require(
-                digits.count >= 7 && digits.count <= 15 && phone.allSatisfy { $0.isNumber || " +-()".contains($0) },
-                "/phone", "must be a phone number of 7 to 15 digits")
-        }
+        if let phone = input.phone { validatePhone(phone, "/phone", &validation) }
         if let email = input.email {
             let parts = email.split(separator: "@")
             validation.require(
@@ -305,5 +417,74 @@ extension PatientService {
             return patient
         }
         return try .json(patient)
+    }
+}
+
+extension PatientService {
+    struct MergeInput: Decodable {
+        /// The record that survives; this one (`{id}`) points at it from now on.
+        var into: String?
+        var reason: String?
+    }
+
+    /// Merges a duplicate record into the one that stays. Nothing is deleted or rewritten: the
+    /// merged record keeps its id, number and history, answers reads with a redirect to the
+    /// survivor, leaves search results, and `patient.merged` tells the other services, which
+    /// show both records' history under the survivor.
+    func merge(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        defer { environment.outbox.notify() }
+        let id = context.parameter("id")
+        let input = try request.decode(MergeInput.self)
+        var validation = Validation()
+        validation.text(input.into, "/into", maxLength: 64)
+        validation.text(input.reason, "/reason", maxLength: 500, required: false)
+        validation.require(input.into != id, "/into", "must be another patient")
+        try validation.check()
+        let survivorId = input.into ?? ""
+        return try Idempotency.run(request, context: context, database: environment.database) { connection in
+            let fields = environment.fields
+            guard
+                var merged = try PatientStore.find(
+                    id, organization: context.organizationId, fields: fields, in: connection),
+                context.mayAccess(location: merged.locationId)
+            else { throw Problem.notFound("Patient \(id) does not exist.") }
+            guard
+                let survivor = try PatientStore.find(
+                    survivorId, organization: context.organizationId, fields: fields, in: connection),
+                context.mayAccess(location: survivor.locationId)
+            else { throw Problem.invalid(pointer: "/into", "no patient \(survivorId) in this organization") }
+            if let earlier = merged.mergedInto {
+                throw Problem.conflict("Patient \(id) was already merged into \(earlier).", type: "merged")
+            }
+            if let other = survivor.mergedInto {
+                throw Problem.invalid(pointer: "/into", "patient \(survivorId) was itself merged into \(other)")
+            }
+            let expected = merged.version
+            merged.mergedInto = survivor.id
+            merged.version += 1
+            merged.updatedAt = Timestamp.now()
+            guard try PatientStore.update(merged, expectedVersion: expected, fields: fields, in: connection) else {
+                throw Problem.conflict("The patient was changed concurrently; try again.")
+            }
+            // Records merged into `merged` earlier now point at the survivor too (no chains).
+            try connection.execute(
+                """
+                UPDATE patients SET merged_into = \(survivor.id) WHERE organization_id = \(context.organizationId)
+                    AND merged_into = \(merged.id)
+                """)
+            try connection.execute(
+                """
+                INSERT INTO patient_merges (merged_id, organization_id, survivor_id, merged_by, merged_at, reason)
+                VALUES (\(merged.id), \(context.organizationId), \(survivor.id), \(context.principal?.userId ?? "system"),
+                    \(merged.updatedAt), \(input.reason))
+                """)
+            try environment.outbox.publish(
+                try EventEnvelope.make(
+                    type: "patient.merged", organizationId: merged.organizationId, locationId: survivor.locationId,
+                    correlationId: context.requestId, source: PatientService.name,
+                    body: ["patientId": merged.id, "mergedInto": survivor.id]),
+                in: connection)
+            return try .json(survivor)
+        }
     }
 }

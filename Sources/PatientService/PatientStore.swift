@@ -29,7 +29,25 @@ struct PatientStore {
                 "CREATE INDEX patient_identifiers_index ON patient_identifiers (organization_id, value_index)",
                 "CREATE TABLE counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
             ]),
-        // Version 2 is reserved for another change; the migrator applies whatever is missing.
+        Migration(
+            2, "registration: name parts, guarantor, emergency contact, consents, duplicates and merges",
+            [
+                "ALTER TABLE patients ADD COLUMN middle_name TEXT",
+                "ALTER TABLE patients ADD COLUMN name_prefix TEXT",
+                "ALTER TABLE patients ADD COLUMN name_suffix TEXT",
+                "ALTER TABLE patients ADD COLUMN gender_identity TEXT",
+                "ALTER TABLE patients ADD COLUMN preferred_language TEXT",
+                "ALTER TABLE patients ADD COLUMN contacts TEXT",
+                "ALTER TABLE patients ADD COLUMN consents TEXT",
+                "ALTER TABLE patients ADD COLUMN merged_into TEXT",
+                "ALTER TABLE patients ADD COLUMN duplicate_key TEXT",
+                "CREATE INDEX patients_duplicate ON patients (organization_id, duplicate_key)",
+                """
+                CREATE TABLE patient_merges (
+                    merged_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, survivor_id TEXT NOT NULL,
+                    merged_by TEXT NOT NULL, merged_at TEXT NOT NULL, reason TEXT)
+                """,
+            ]),
         SchedulingStore.migration,
     ]
 
@@ -53,6 +71,8 @@ struct PatientStore {
         let email: String?
         let address: String?
         let identifiers: String?
+        /// Guarantor and emergency contact, as one sealed JSON object.
+        let contacts: String?
         /// Blind indexes of the identifiers (`system|value`), for exact-match search.
         let identifierIndexes: [String]
 
@@ -66,10 +86,29 @@ struct PatientStore {
             identifiers = try patient.identifiers.map {
                 try fields.encrypt(try JSON.encodeString($0), field: "patients.identifiers")
             }
+            let people = Contacts(guarantor: patient.guarantor, emergencyContact: patient.emergencyContact)
+            contacts =
+                people.guarantor == nil && people.emergencyContact == nil
+                ? nil : try fields.encrypt(try JSON.encodeString(people), field: "patients.contacts")
             identifierIndexes = (patient.identifiers ?? []).map {
                 PatientStore.identifierIndex(system: $0.system.rawValue, value: $0.value, fields: fields)
             }
         }
+    }
+
+    struct Contacts: Codable {
+        var guarantor: Patient.Contact?
+        var emergencyContact: Patient.Contact?
+    }
+
+    /// Folded family name, given name and date of birth: equal keys are likely the same person.
+    static func duplicateKey(givenName: String, familyName: String, dateOfBirth: CalendarDate) -> String {
+        let letters: (String) -> String = { fold($0).filter { $0.isLetter } }
+        return letters(familyName) + "|" + letters(givenName) + "|" + dateOfBirth.description
+    }
+
+    static func duplicateKey(_ patient: Patient) -> String {
+        duplicateKey(givenName: patient.givenName, familyName: patient.familyName, dateOfBirth: patient.dateOfBirth)
     }
 
     static func identifierIndex(system: String, value: String, fields: FieldEncryption) -> String {
@@ -93,12 +132,16 @@ struct PatientStore {
         try connection.execute(
             """
             INSERT INTO patients (id, organization_id, location_id, mrn, given_name, family_name, search_name,
-                date_of_birth, sex, phone, phone_index, email, address, identifiers, created_at, updated_at, version)
+                date_of_birth, sex, phone, phone_index, email, address, identifiers, created_at, updated_at, version,
+                middle_name, name_prefix, name_suffix, gender_identity, preferred_language, contacts, consents,
+                duplicate_key)
             VALUES (\(patient.id), \(patient.organizationId), \(patient.locationId), \(patient.mrn), \(patient.givenName),
                 \(patient.familyName), \(searchName(patient)), \(patient.dateOfBirth), \(patient.sex.rawValue),
                 \(sealed.phone), \(sealed.phoneIndex), \(sealed.email), \(sealed.address), \(sealed.identifiers),
                 \(patient.createdAt),
-                \(patient.updatedAt), \(patient.version))
+                \(patient.updatedAt), \(patient.version), \(patient.middleName), \(patient.namePrefix),
+                \(patient.nameSuffix), \(patient.genderIdentity), \(patient.preferredLanguage), \(sealed.contacts),
+                \(try patient.consents.map { try JSON.encodeString($0) }), \(duplicateKey(patient)))
             """)
         try indexIdentifiers(patient, sealed, in: connection)
     }
@@ -115,7 +158,11 @@ struct PatientStore {
                     date_of_birth = \(patient.dateOfBirth), sex = \(patient.sex.rawValue), phone = \(sealed.phone),
                     phone_index = \(sealed.phoneIndex),
                     email = \(sealed.email), address = \(sealed.address), identifiers = \(sealed.identifiers),
-                    updated_at = \(patient.updatedAt), version = \(patient.version)
+                    updated_at = \(patient.updatedAt), version = \(patient.version), middle_name = \(patient.middleName),
+                    name_prefix = \(patient.namePrefix), name_suffix = \(patient.nameSuffix),
+                    gender_identity = \(patient.genderIdentity), preferred_language = \(patient.preferredLanguage),
+                    contacts = \(sealed.contacts), consents = \(try patient.consents.map { try JSON.encodeString($0) }),
+                    duplicate_key = \(duplicateKey(patient)), merged_into = \(patient.mergedInto)
                 WHERE id = \(patient.id) AND organization_id = \(patient.organizationId) AND version = \(expectedVersion)
                 """) == 1
         if updated { try indexIdentifiers(patient, sealed, in: connection) }
@@ -138,6 +185,8 @@ struct PatientStore {
         var mrn: String?
         /// The blind index of `system|value`.
         var identifier: String?
+        /// Only these patients (found by another service, e.g. by member id).
+        var patientIds: [String]?
         var after: String?
         var limit: Int
     }
@@ -147,7 +196,7 @@ struct PatientStore {
     ) throws
         -> [Patient]
     {
-        var sql: SQL = "SELECT * FROM patients WHERE organization_id = \(organization)" + scope
+        var sql: SQL = "SELECT * FROM patients WHERE organization_id = \(organization) AND merged_into IS NULL" + scope
         if let name = search.name {
             let prefix = escapeLike(fold(name))
             sql =
@@ -164,6 +213,7 @@ struct PatientStore {
                 sql
                 + " AND id IN (SELECT patient_id FROM patient_identifiers WHERE organization_id = \(organization) AND value_index = \(identifier))"
         }
+        if let ids = search.patientIds { sql = sql + " AND id IN \(SQL.list(ids))" }
         if let after = search.after { sql = sql + " AND id > \(after)" }
         sql = sql + " ORDER BY id LIMIT \(search.limit)"
         return try connection.query(sql).map { try patient(from: $0, fields: fields) }
@@ -186,7 +236,10 @@ struct PatientStore {
     }
 
     static func patient(from row: Row, fields: FieldEncryption) throws -> Patient {
-        Patient(
+        let contacts = try row.optionalString("contacts").map {
+            try JSON.decode(Contacts.self, from: try fields.decrypt($0, field: "patients.contacts"))
+        }
+        return Patient(
             id: try row.string("id"), organizationId: try row.string("organization_id"),
             locationId: try row.string("location_id"), mrn: try row.string("mrn"),
             givenName: try row.string("given_name"), familyName: try row.string("family_name"),
@@ -201,7 +254,34 @@ struct PatientStore {
                     [Patient.NationalIdentifier].self, from: try fields.decrypt($0, field: "patients.identifiers"))
             },
             createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"),
-            version: try row.int("version"))
+            version: try row.int("version"), middleName: row.optionalString("middle_name"),
+            namePrefix: row.optionalString("name_prefix"), nameSuffix: row.optionalString("name_suffix"),
+            genderIdentity: row.optionalString("gender_identity"),
+            preferredLanguage: row.optionalString("preferred_language"),
+            guarantor: contacts?.guarantor, emergencyContact: contacts?.emergencyContact,
+            consents: try row.optionalString("consents").map { try JSON.decode([Patient.Consent].self, from: $0) },
+            mergedInto: row.optionalString("merged_into"))
+    }
+
+    /// Records of the organization that look like the same person: the same identifier, or the
+    /// same folded name and date of birth. Merged-away records are not candidates.
+    static func duplicates(
+        of patient: Patient, fields: FieldEncryption, in connection: any SQLConnection
+    ) throws -> [Patient] {
+        let indexes = (patient.identifiers ?? []).map {
+            identifierIndex(system: $0.system.rawValue, value: $0.value, fields: fields)
+        }
+        var sql: SQL = """
+            SELECT * FROM patients WHERE organization_id = \(patient.organizationId) AND merged_into IS NULL
+                AND id <> \(patient.id) AND (duplicate_key = \(duplicateKey(patient))
+            """
+        if !indexes.isEmpty {
+            sql =
+                sql
+                + " OR id IN (SELECT patient_id FROM patient_identifiers WHERE organization_id = \(patient.organizationId) AND value_index IN \(SQL.list(indexes)))"
+        }
+        sql = sql + ") ORDER BY id LIMIT 10"
+        return try connection.query(sql).map { try PatientStore.patient(from: $0, fields: fields) }
     }
 }
 
@@ -213,7 +293,7 @@ extension PatientStore {
             for row in try connection.query("SELECT * FROM patients") {
                 let sealed = [
                     row.optionalString("phone"), row.optionalString("email"), row.optionalString("address"),
-                    row.optionalString("identifiers"),
+                    row.optionalString("identifiers"), row.optionalString("contacts"),
                 ]
                 guard sealed.contains(where: { $0.map(fields.needsRotation) ?? false }) else { continue }
                 let patient = try patient(from: row, fields: fields)
@@ -221,7 +301,7 @@ extension PatientStore {
                 try connection.execute(
                     """
                     UPDATE patients SET phone = \(fresh.phone), phone_index = \(fresh.phoneIndex), email = \(fresh.email),
-                        address = \(fresh.address), identifiers = \(fresh.identifiers)
+                        address = \(fresh.address), identifiers = \(fresh.identifiers), contacts = \(fresh.contacts)
                     WHERE id = \(patient.id)
                     """)
                 changed += 1

@@ -13,6 +13,22 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var requestId: String?
     /// Seconds to wait before retrying (a 429 or 503 sends it as `Retry-After` too).
     public var retryAfter: Int?
+    /// Existing records the request may duplicate (a 409 `possible-duplicate` lists them).
+    public var candidates: [Candidate]?
+
+    /// A record that may be the same as the one being created.
+    public struct Candidate: Sendable, Codable, Equatable {
+        public var id: String
+        public var label: String
+        /// Why it matched, e.g. `identifier` or `name and date of birth`.
+        public var matchedOn: String
+
+        public init(id: String, label: String, matchedOn: String) {
+            self.id = id
+            self.label = label
+            self.matchedOn = matchedOn
+        }
+    }
 
     public init(type: String, title: String, status: Int, detail: String, errors: [FieldError] = []) {
         self.type = type

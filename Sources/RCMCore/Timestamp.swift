@@ -140,3 +140,19 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
         try container.encode(description)
     }
 }
+
+extension CalendarDate {
+    /// Midnight UTC at the start of this date.
+    public var startOfDay: Date {
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
+    }
+
+    /// The date `days` later (or earlier, when negative).
+    public func adding(days: Int) -> CalendarDate {
+        CalendarDate.today(startOfDay.addingTimeInterval(TimeInterval(days) * 86_400))
+    }
+}

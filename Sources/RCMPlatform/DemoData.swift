@@ -116,7 +116,7 @@ public enum DemoData {
             [
                 "patientId": AnyEncodable(ids[0]), "payerId": AnyEncodable(star),
                 "planName": AnyEncodable("Family Health Optima"),
-                "memberId": AnyEncodable("SH-445566-01"), "groupNumber": AnyEncodable("GRP-ACME-2026"),
+                "memberId": AnyEncodable("SH-DEDMET-445566"), "groupNumber": AnyEncodable("GRP-ACME-2026"),
                 "relationship": AnyEncodable("self"), "validFrom": AnyEncodable("2025-01-01"),
                 "validTo": AnyEncodable("2030-12-31"),
                 "copay": AnyEncodable(Decimal(100)), "coinsurancePercent": AnyEncodable(Decimal(10)),

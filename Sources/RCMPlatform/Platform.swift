@@ -33,6 +33,8 @@ public final class Platform: Sendable {
     /// The audit trail of this process's requests (its own database, `audit`).
     public let audit: AuditLog
     let relays: [OutboxRelay]
+    /// Timed work of the hosted services (eligibility of coming appointments, ...).
+    let jobs: JobRunner
     let server: HTTPServer
     let logger = Logger(label: "platform")
 
@@ -104,6 +106,7 @@ public final class Platform: Sendable {
         self.databases = databases
         self.services = services
         self.relays = relays
+        self.jobs = JobRunner(jobs: services.values.flatMap(\.jobs))
         var tls: (key: String, certificate: String)?
         switch (configuration.tlsKeyFile, configuration.tlsCertificateFile) {
         case (let keyFile?, let certificateFile?):
@@ -155,6 +158,12 @@ public final class Platform: Sendable {
             return
         }
         relays.forEach { $0.start() }
+        jobs.start()
+    }
+
+    /// Runs every scheduled job once, now (tests and tools).
+    public func runJobsOnce() throws {
+        for job in jobs.jobs { try job.run() }
     }
 
     /// Delivers everything due now, synchronously, until nothing moves (tests and `rcm` tools).
@@ -184,6 +193,7 @@ public final class Platform: Sendable {
     /// Graceful stop: no new connections, in-flight requests finish, relays finish their batch, databases close.
     public func shutdown() {
         server.shutdown()
+        jobs.stop()
         relays.forEach { $0.stop() }
         do {
             try audit.checkpoint()

@@ -15,6 +15,9 @@ public enum Role: String, CaseIterable, Sendable, Codable {
     case accountant
     /// The audit trail, read-only.
     case auditor
+    /// An outside system that delivers answers to the platform (an NHCX gateway's callbacks);
+    /// it may call those callback routes and nothing else.
+    case integration
 }
 
 /// The permission matrix: which roles may call which route. It is the one place where access is
@@ -58,6 +61,7 @@ public enum AccessPolicy {
         "POST /api/patients/appointments/{id}/check-in": [.admin, .frontDesk],
         "POST /api/patients/appointments/{id}/no-show": [.admin, .frontDesk],
         "POST /api/patients/appointments/{id}/complete": [.admin, .frontDesk, .clinician],
+        "POST /api/patients/{id}/merge": [.admin, .frontDesk],
 
         "POST /api/insurance/payers": [.admin],
         "GET /api/insurance/payers": [.admin, .frontDesk, .biller, .accountant],
@@ -66,6 +70,16 @@ public enum AccessPolicy {
         "GET /api/insurance/coverages/{id}": [.admin, .frontDesk, .clinician, .biller],
         "GET /api/insurance/patients/{patientId}/coverages": [.admin, .frontDesk, .clinician, .biller],
         "GET /api/insurance/patients/{patientId}/active-coverage": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/insurance/payers/{id}/plans": [.admin, .frontDesk, .biller, .accountant],
+        "POST /api/insurance/plans": [.admin],
+        "GET /api/insurance/coverages": [.admin, .frontDesk, .biller],
+        "POST /api/insurance/eligibility/checks": [.admin, .frontDesk, .biller],
+        "GET /api/insurance/eligibility/checks": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/insurance/eligibility/checks/{id}": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/insurance/eligibility/checks/{id}/raw": [.admin, .biller],
+        "GET /api/insurance/eligibility/checks/{id}/fhir": [.admin, .frontDesk, .biller],
+        "POST /api/insurance/eligibility/run-due": [.admin],
+        "POST /api/insurance/nhcx/coverageeligibility/on_check": [.admin, .integration],
 
         "POST /api/billing/generate": [.admin, .frontDesk, .biller],
         "GET /api/billing/invoices": [.admin, .frontDesk, .biller, .accountant],

@@ -47,6 +47,12 @@ public protocol PlatformService: Sendable {
     func registerRoutes(_ router: RouterBuilder)
     /// The consumer of `subscribedTypes`, when there are any.
     var consumer: (any EventConsumer)? { get }
+    /// Work the service does on a timer.
+    var jobs: [ScheduledJob] { get }
+}
+
+extension PlatformService {
+    public var jobs: [ScheduledJob] { [] }
 }
 
 /// Finds the other services to call: in-process when they run in this process, over HTTP otherwise.

@@ -30,6 +30,8 @@ struct ReportingConsumer: EventConsumer {
         let status: String?
         let method: String?
         let paidAmount: Money?
+        let mergedInto: String?
+        let checkId: String?
     }
 
     func handle(_ event: EventEnvelope, in connection: any SQLConnection) throws {
@@ -86,6 +88,21 @@ struct ReportingConsumer: EventConsumer {
             summary = refund ? "Refund of \(amount)" : "Payment of \(amount) by \(facts.method ?? "unknown")"
         case "patient.registered":
             summary = "Patient registered"
+        case "patient.merged":
+            guard let merged = facts.patientId, let survivor = facts.mergedInto else { return }
+            try connection.execute(
+                """
+                INSERT INTO rm_patient_aliases (merged_id, organization_id, survivor_id)
+                VALUES (\(merged), \(organization), \(survivor))
+                ON CONFLICT (merged_id) DO UPDATE SET survivor_id = excluded.survivor_id
+                """)
+            // Records merged into the merged one follow it.
+            try connection.execute(
+                "UPDATE rm_patient_aliases SET survivor_id = \(survivor) WHERE organization_id = \(organization) AND survivor_id = \(merged)"
+            )
+            summary = "Record \(merged) merged into \(survivor)"
+        case "eligibility.checked":
+            summary = "Eligibility check \(facts.checkId ?? ""): \(facts.status ?? "unknown")"
         default:
             return
         }

@@ -9,7 +9,8 @@ import RCMStorage
 public struct ReportingService: PlatformService {
     public static let name = "reporting"
     public static let subscribedTypes = [
-        "invoice.*", "claim.*", "payment.*", "payment_request.*", "patient.registered",
+        "invoice.*", "claim.*", "payment.*", "payment_request.*", "patient.registered", "patient.merged",
+        "eligibility.checked",
     ]
     public static let migrations = [
         Migration(
@@ -43,6 +44,15 @@ public struct ReportingService: PlatformService {
                 "CREATE INDEX rm_timeline_patient ON rm_timeline (organization_id, patient_id)",
             ]),
         Outbox.migration, Inbox.migration,
+        Migration(
+            2, "merged patients",
+            [
+                """
+                CREATE TABLE rm_patient_aliases (
+                    merged_id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, survivor_id TEXT NOT NULL)
+                """,
+                "CREATE INDEX rm_patient_aliases_survivor ON rm_patient_aliases (organization_id, survivor_id)",
+            ]),
     ]
 
     let environment: ServiceEnvironment
@@ -138,7 +148,10 @@ public struct ReportingService: PlatformService {
         if let invoiceId = request.query["invoiceId"], !invoiceId.isEmpty {
             sql = sql + " AND invoice_id = \(invoiceId)"
         } else if let patientId = request.query["patientId"], !patientId.isEmpty {
-            sql = sql + " AND patient_id = \(patientId)"
+            // A merged record's history shows under the record it was merged into.
+            sql =
+                sql
+                + " AND (patient_id = \(patientId) OR patient_id IN (SELECT merged_id FROM rm_patient_aliases WHERE organization_id = \(context.organizationId) AND survivor_id = \(patientId)))"
         } else {
             throw Problem.invalid(pointer: "query:invoiceId", "invoiceId or patientId is required")
         }

@@ -57,7 +57,7 @@ struct ServiceTests {
     func coverage() throws {
         let platform = try TestPlatform()
         let active = try platform.json("/api/insurance/patients/P10001/active-coverage?date=2026-06-01")
-        #expect(active["memberId"] as? String == "SH-445566-01")
+        #expect(active["memberId"] as? String == "SH-DEDMET-445566")
         #expect(decimal(active["copay"]) == 100)
         #expect(decimal(active["coinsurancePercent"]) == 10)
         #expect(platform.get("/api/insurance/patients/P10001/active-coverage?date=2031-01-01").status == 404)
