@@ -55,7 +55,7 @@ public struct X12Tokenizer {
         buffer = []
         self.fileHandle = fileHandle
         inputEnded = false
-        self.chunkSize = max(chunkSize, 4096)
+        self.chunkSize = max(chunkSize, 1)
     }
 
     /// Input offset of the next unread byte.
