@@ -99,9 +99,10 @@ struct EligibilityTests {
     @Test("every AAA03 code of the 271 and every AAA04 code has a plain-language explanation")
     func codeLists() {
         for code in [
-            "04", "15", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
+            "04", "15", "33", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55",
+            "56",
             "57", "58", "60", "61", "62", "63", "64", "65", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75",
-            "76", "77", "78", "79", "80", "97", "AA", "AE", "AF", "AG", "AO", "CI", "E8", "IA", "MA", "T4",
+            "76", "77", "78", "79", "80", "97", "98", "AA", "AE", "AF", "AG", "AO", "CI", "E8", "IA", "MA", "T4",
         ] {
             #expect(EligibilityCodes.rejectionExplanations[code] != nil, "AAA03 \(code)")
         }
