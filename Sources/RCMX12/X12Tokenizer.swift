@@ -32,7 +32,9 @@ public struct X12Tokenizer {
     var inputEnded: Bool
     let chunkSize: Int
     /// Longest segment accepted; a longer one is reported and cut.
-    public var maximumSegmentLength = 1 << 20
+    public var maximumSegmentLength = 1 << 20 {
+        didSet { maximumSegmentLength = max(maximumSegmentLength, 16) }
+    }
     /// The separators in force (nil until the first ISA is read).
     public private(set) var separators: X12Separators?
     /// Issues found while tokenizing (bad ISA, truncation...), taken by ``takeIssues()``.
