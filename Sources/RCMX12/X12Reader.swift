@@ -24,6 +24,11 @@ public final class X12Reader {
     public private(set) var issues: [X12Issue] = []
     /// Stop recording issues after this many.
     public var maximumIssues = 1000
+    /// Longest segment accepted (default 1 MiB); a longer one is reported and cut.
+    public var maximumSegmentLength: Int {
+        get { tokenizer.maximumSegmentLength }
+        set { tokenizer.maximumSegmentLength = newValue }
+    }
     /// Build the loop tree of each transaction set (on by default).
     public var buildsLoops = true
     private var suppressedIssues = 0
