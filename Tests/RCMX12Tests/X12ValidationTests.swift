@@ -273,10 +273,16 @@ struct X12WriterTests {
         }
         let error = #expect(throws: X12WriterError.self) { try writer.segment("NM1", "IL", "1", "O*BRIEN") }
         #expect(error?.message.contains("NM103") == true && error?.message.contains("'*'") == true)
-        var other = X12Header.wide()
-        other.senderId = "A-SENDER-ID-LONGER-THAN-15"
         var second = try X12Writer()
-        #expect(throws: X12WriterError.self) { try second.beginInterchange(other) }
+        for change in [
+            { (header: inout X12InterchangeHeader) in header.senderId = "A-SENDER-ID-LONGER-THAN-15" },
+            { $0.date = "2401" }, { $0.time = "9:30" }, { $0.usageIndicator = "X" },
+            { $0.controlNumber = 1_000_000_000 },
+        ] {
+            var other = X12Header.wide()
+            change(&other)
+            #expect(throws: X12WriterError.self) { try second.beginInterchange(other) }
+        }
         #expect(throws: X12WriterError.self) {
             try X12Writer(separators: X12Separators(element: 0x2A, repetition: 0x2A, component: 0x3A, segment: 0x7E))
         }
