@@ -27,7 +27,7 @@ struct EligibilityTests {
             serviceTypeCodes: ["30", "98"], dateOfService: CalendarDate("2024-06-01")!, traceNumber: "TRACE-0001")
     }
 
-    @Test("subscriber-health-benefit-check.271: active, GOLD 123 PLAN, four benefits")
+    @Test("subscriber-health-benefit-check.271: active, GOLD 123 PLAN, five EB benefits")
     func subscriberFixture() throws {
         let response = try X12Eligibility.parse271(
             try Fixtures.text("271_005010X279A1/subscriber-health-benefit-check.271"))
