@@ -1,3 +1,5 @@
+import Foundation
+
 /// One transaction set (ST … SE) with the envelope values it was read under and its loop tree.
 public struct X12TransactionSet: Sendable, Codable {
     /// ST01: "270", "835", ...
@@ -135,6 +137,11 @@ public struct X12Document: Sendable, Codable {
     /// Parses bytes held in memory. Never traps: problems become ``issues``.
     public static func parse(_ bytes: [UInt8]) -> X12Document {
         build(X12Reader(bytes: bytes))
+    }
+
+    /// Parses data held in memory.
+    public static func parse(_ data: Data) -> X12Document {
+        parse([UInt8](data))
     }
 
     /// Parses text (its UTF-8 bytes).

@@ -83,7 +83,8 @@ public struct X12LoopTable: Sendable {
     public var rootSegments: Set<String>
     /// Segments that close the innermost loops with these ids before being added (LE after LS … LE).
     public var closers: [String: Set<String>]
-    let byTrigger: [String: [X12LoopDefinition]]
+    /// What each segment id does to the loop stack: one dictionary lookup per segment.
+    let actions: [String: X12LoopAction]
 
     public init(
         _ transactionSet: String, _ versionPrefix: String, rootSegments: Set<String> = [],
@@ -94,7 +95,12 @@ public struct X12LoopTable: Sendable {
         self.definitions = definitions
         self.rootSegments = rootSegments.union(["SE"])
         self.closers = closers
-        byTrigger = Dictionary(grouping: definitions, by: \.trigger)
+        var actions: [String: X12LoopAction] = Dictionary(grouping: definitions, by: \.trigger).mapValues {
+            .triggers($0)
+        }
+        for (id, loops) in closers { actions[id] = .closes(loops) }
+        for id in self.rootSegments { actions[id] = .root }
+        self.actions = actions
     }
 
     /// The table for a transaction set id and version, or nil when there is none.
@@ -110,6 +116,16 @@ public struct X12LoopTable: Sendable {
     }
 }
 
+/// What a segment id does in a loop table.
+enum X12LoopAction: Sendable {
+    /// Closes every loop; the segment belongs to the transaction set (SE, PLB, AK9).
+    case root
+    /// Closes the innermost loops with these ids (LE).
+    case closes(Set<String>)
+    /// May start one of these loops.
+    case triggers([X12LoopDefinition])
+}
+
 /// Builds a loop tree one segment at a time. A trigger segment starts the loop whose allowed parent is
 /// open deepest in the current stack; other segments join the innermost open loop.
 struct X12LoopBuilder {
@@ -123,17 +139,14 @@ struct X12LoopBuilder {
             stack[0].segments.append(segment)
             return
         }
-        if table.rootSegments.contains(segment.id) {
+        switch table.actions[segment.id] {
+        case .root:
             pop(to: 0)
             stack[0].segments.append(segment)
             return
-        }
-        if let closed = table.closers[segment.id] {
+        case .closes(let closed):
             while stack.count > 1, let top = stack.last, closed.contains(top.id) { pop(to: stack.count - 2) }
-            stack[stack.count - 1].segments.append(segment)
-            return
-        }
-        if let candidates = table.byTrigger[segment.id] {
+        case .triggers(let candidates):
             var best: (definition: X12LoopDefinition, depth: Int)?
             for definition in candidates where definition.matches(segment) {
                 for parent in definition.parents {
@@ -146,6 +159,8 @@ struct X12LoopBuilder {
                 stack.append(X12Loop(id: best.definition.id, segments: [segment]))
                 return
             }
+        case nil:
+            break
         }
         stack[stack.count - 1].segments.append(segment)
     }

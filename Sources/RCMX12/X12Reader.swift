@@ -24,6 +24,11 @@ public final class X12Reader {
     public private(set) var issues: [X12Issue] = []
     /// Stop recording issues after this many.
     public var maximumIssues = 1000
+    /// Longest segment accepted (default 1 MiB); a longer one is reported and cut.
+    public var maximumSegmentLength: Int {
+        get { tokenizer.maximumSegmentLength }
+        set { tokenizer.maximumSegmentLength = newValue }
+    }
     /// Build the loop tree of each transaction set (on by default).
     public var buildsLoops = true
     private var suppressedIssues = 0
@@ -36,6 +41,12 @@ public final class X12Reader {
     private var transactionsInGroup = 0
     private var transaction: [X12Segment]?
     private var loopBuilder: X12LoopBuilder?
+    /// HL01 values of the open transaction set, and the last one.
+    private var hierarchicalIds: Set<String> = []
+    private var lastHierarchicalId = 0
+    /// Control numbers seen in the open interchange (GS06) and group (ST02), to report duplicates.
+    private var groupControlNumbers: Set<String> = []
+    private var transactionControlNumbers: Set<String> = []
     private var versionChecked = false
     private var pending: [X12Event] = []
     private var finished = false
@@ -184,6 +195,7 @@ public final class X12Reader {
     }
 
     private func append(_ segment: X12Segment) {
+        if segment.id == "HL" { checkHL(segment) }
         transaction?.append(segment)
         loopBuilder?.add(segment)
     }
@@ -195,6 +207,7 @@ public final class X12Reader {
         }
         interchange = isa
         groupsInInterchange = 0
+        groupControlNumbers = []
         versionChecked = false
         checkISA(isa)
         pending.append(.interchangeStart(isa))
@@ -241,6 +254,18 @@ public final class X12Reader {
         group = gs
         transactionsInGroup = 0
         groupsInInterchange += 1
+        transactionControlNumbers = []
+        if gs[6].isEmpty || gs[6].utf8.count > 9 || !gs[6].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            issue(
+                gs, 6, X12IssueCode.invalidValue, "GS06 control number must be 1 to 9 digits, not '\(printable(gs[6]))'"
+            )
+        }
+        if !groupControlNumbers.insert(gs[6]).inserted {
+            issue(
+                gs, 6, X12IssueCode.controlNumberMismatch,
+                "GS06 '\(printable(gs[6]))' is used by another functional group of this interchange", severity: .warning
+            )
+        }
         if gs.elements.count < 8 {
             issue(gs, nil, X12IssueCode.missingSegment, "GS has \(gs.elements.count) elements; it needs 8")
         }
@@ -262,6 +287,18 @@ public final class X12Reader {
         }
         transactionsInGroup += 1
         transaction = [st]
+        hierarchicalIds = []
+        lastHierarchicalId = 0
+        if !(4...9).contains(st[2].utf8.count) {
+            issue(
+                st, 2, X12IssueCode.invalidValue,
+                "ST02 control number must be 4 to 9 characters, not '\(printable(st[2]))'")
+        }
+        if !transactionControlNumbers.insert(st[2]).inserted {
+            issue(
+                st, 2, X12IssueCode.controlNumberMismatch,
+                "ST02 '\(printable(st[2]))' is used by another transaction set of this group", severity: .warning)
+        }
         let version = group?[8].isEmpty == false ? group?[8] ?? "" : st[3]
         if let group {
             let expected = X12Reader.functionalIdentifiers[st[1]]
@@ -280,6 +317,26 @@ public final class X12Reader {
         loopBuilder =
             buildsLoops ? X12LoopBuilder(table: X12LoopTable.table(for: st[1], version: version)) : nil
         loopBuilder?.add(st)
+    }
+
+    /// HL01 numbers its levels 1, 2, 3… in order; HL02 names an earlier HL01.
+    private func checkHL(_ hl: X12Segment) {
+        let id = hl[1]
+        if Int(id) != lastHierarchicalId + 1 {
+            issue(
+                hl, 1, X12IssueCode.invalidValue,
+                "HL01 '\(printable(id))' should be \(lastHierarchicalId + 1) (levels are numbered in order)")
+        }
+        if let number = Int(id), number > 0, number < 1_000_000_000 {
+            lastHierarchicalId = number
+        } else {
+            lastHierarchicalId = min(lastHierarchicalId + 1, 1_000_000_000)
+        }
+        if let parent = hl.value(2), !hierarchicalIds.contains(parent) {
+            issue(hl, 2, X12IssueCode.invalidValue, "HL02 parent '\(printable(parent))' is not an earlier HL01")
+        }
+        if hl[3].isEmpty { issue(hl, 3, X12IssueCode.missingSegment, "HL03 hierarchical level code is missing") }
+        hierarchicalIds.insert(id)
     }
 
     /// GS01 for each transaction set.

@@ -2,19 +2,19 @@ import Foundation
 
 /// A segment found by the tokenizer: a byte range of the tokenizer's buffer, valid until the next call
 /// to ``X12Tokenizer/next()``.
-struct X12RawSegment {
+public struct X12RawSegment: Sendable {
     /// First byte of the segment in the tokenizer's buffer.
-    var start: Int
+    public internal(set) var start: Int
     /// One past the last byte (the terminator is not included).
-    var end: Int
+    public internal(set) var end: Int
     /// Byte offset of `start` in the input.
-    var offset: Int
+    public internal(set) var offset: Int
     /// 1-based index of the segment in the input.
-    var index: Int
+    public internal(set) var index: Int
     /// False when the input ended before the segment terminator.
-    var terminated: Bool
+    public internal(set) var terminated: Bool
     /// True when this segment starts an interchange (its separators were just read).
-    var isInterchangeHeader: Bool
+    public internal(set) var isInterchangeHeader: Bool
 }
 
 /// Splits X12 bytes into segments without making strings: it reads the separators from each ISA
@@ -32,7 +32,9 @@ public struct X12Tokenizer {
     var inputEnded: Bool
     let chunkSize: Int
     /// Longest segment accepted; a longer one is reported and cut.
-    public var maximumSegmentLength = 1 << 20
+    public var maximumSegmentLength = 1 << 20 {
+        didSet { maximumSegmentLength = max(maximumSegmentLength, 16) }
+    }
     /// The separators in force (nil until the first ISA is read).
     public private(set) var separators: X12Separators?
     /// Issues found while tokenizing (bad ISA, truncation...), taken by ``takeIssues()``.
@@ -55,11 +57,24 @@ public struct X12Tokenizer {
         buffer = []
         self.fileHandle = fileHandle
         inputEnded = false
-        self.chunkSize = max(chunkSize, 4096)
+        self.chunkSize = max(chunkSize, 1)
     }
 
     /// Input offset of the next unread byte.
-    var position: Int { bufferOffset + cursor }
+    public var position: Int { bufferOffset + cursor }
+
+    /// Makes strings of a segment's elements, only when asked (the hot path never does).
+    public func segment(_ raw: X12RawSegment) -> X12Segment {
+        let separators = self.separators ?? .standard
+        let fields = withBytes(of: raw) { bytes in
+            bytes.split(separator: separators.element, omittingEmptySubsequences: false).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+        }
+        return X12Segment(
+            id: fields.first ?? "", elements: Array(fields.dropFirst()), position: raw.index, offset: raw.offset,
+            separators: separators)
+    }
 
     /// Reads one more chunk; false at the end of the input. Consumed bytes are dropped first.
     mutating func refill() -> Bool {
@@ -95,8 +110,9 @@ public struct X12Tokenizer {
         return true
     }
 
-    /// The next segment, or nil at the end of the input (or when tokenizing had to stop).
-    mutating func next() -> X12RawSegment? {
+    /// The next segment, or nil at the end of the input (or when tokenizing had to stop, with an
+    /// issue in ``takeIssues()``). Read its bytes with ``withBytes(of:_:)`` before the next call.
+    public mutating func next() -> X12RawSegment? {
         if halted { return nil }
         if skipToTerminator { skipPastTerminator() }
         // Line breaks (and other white space) between segments are tolerated.
@@ -134,11 +150,12 @@ public struct X12Tokenizer {
         guard let terminator = separators?.segment else { return nil }
         var searched = cursor
         while true {
-            if let found = Self.find(terminator, in: buffer, from: searched) {
+            let found = Self.find(terminator, in: buffer, from: searched)
+            if let found, found - cursor <= maximumSegmentLength {
                 return finish(end: found, next: found + 1, terminated: true, isHeader: false)
             }
             searched = buffer.count
-            if buffer.count - cursor > maximumSegmentLength {
+            if found != nil || buffer.count - cursor > maximumSegmentLength {
                 issues.append(
                     X12Issue(
                         segmentIndex: segmentCount + 1, offset: bufferOffset + cursor, segmentId: nil,
@@ -279,13 +296,13 @@ public struct X12Tokenizer {
     }
 
     /// Takes the issues found so far.
-    mutating func takeIssues() -> [X12Issue] {
+    public mutating func takeIssues() -> [X12Issue] {
         defer { issues.removeAll() }
         return issues
     }
 
     /// Runs `body` with the bytes of `segment` (valid only during the call).
-    func withBytes<R>(of segment: X12RawSegment, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    public func withBytes<R>(of segment: X12RawSegment, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         buffer.withUnsafeBufferPointer { pointer in
             body(UnsafeBufferPointer(rebasing: pointer[segment.start..<segment.end]))
         }

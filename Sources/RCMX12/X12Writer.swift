@@ -144,6 +144,15 @@ public struct X12Writer: Sendable {
         guard header.version.utf8.count == 5, header.acknowledgmentRequested.utf8.count == 1,
             header.usageIndicator.utf8.count == 1
         else { throw X12WriterError("ISA12 must be 5 characters, ISA14 and ISA15 one character") }
+        func digits(_ text: String, _ count: Int) -> Bool {
+            text.utf8.count == count && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        }
+        guard digits(header.date, 6), digits(header.time, 4) else {
+            throw X12WriterError("ISA09 must be YYMMDD and ISA10 HHMM (digits), not '\(header.date)' '\(header.time)'")
+        }
+        guard ["P", "T"].contains(header.usageIndicator) else {
+            throw X12WriterError("ISA15 usage indicator must be P or T, not '\(header.usageIndicator)'")
+        }
         for (index, field) in fields.enumerated() { try check(field, "ISA", index + 1) }
         try check(header.version, "ISA", 12)
         try check(header.acknowledgmentRequested, "ISA", 14)

@@ -27,7 +27,7 @@ struct EligibilityTests {
             serviceTypeCodes: ["30", "98"], dateOfService: CalendarDate("2024-06-01")!, traceNumber: "TRACE-0001")
     }
 
-    @Test("subscriber-health-benefit-check.271: active, GOLD 123 PLAN, four benefits")
+    @Test("subscriber-health-benefit-check.271: active, GOLD 123 PLAN, five EB benefits")
     func subscriberFixture() throws {
         let response = try X12Eligibility.parse271(
             try Fixtures.text("271_005010X279A1/subscriber-health-benefit-check.271"))
@@ -99,9 +99,10 @@ struct EligibilityTests {
     @Test("every AAA03 code of the 271 and every AAA04 code has a plain-language explanation")
     func codeLists() {
         for code in [
-            "04", "15", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
+            "04", "15", "33", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55",
+            "56",
             "57", "58", "60", "61", "62", "63", "64", "65", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75",
-            "76", "77", "78", "79", "80", "97", "AA", "AE", "AF", "AG", "AO", "CI", "E8", "IA", "MA", "T4",
+            "76", "77", "78", "79", "80", "97", "98", "AA", "AE", "AF", "AG", "AO", "CI", "E8", "IA", "MA", "T4",
         ] {
             #expect(EligibilityCodes.rejectionExplanations[code] != nil, "AAA03 \(code)")
         }

@@ -10,22 +10,32 @@ enum OutsideValidator {
         var errors: String
     }
 
-    /// Nil when the outside validators are explicitly skipped; records a failure when not configured.
-    static func lfhx12(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Result? {
+    /// The lfhx12 executable from `RCM_LFHX12`; nil when the outside validators are explicitly skipped
+    /// (`RCM_SKIP_OUTSIDE_VALIDATORS=1`); records a failure when not configured.
+    static func executable(sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {
         let environment = ProcessInfo.processInfo.environment
-        guard let executable = environment["RCM_LFHX12"], !executable.isEmpty else {
-            if environment["RCM_SKIP_OUTSIDE_VALIDATORS"] == "1" { return nil }
-            Issue.record(
-                "RCM_LFHX12 is not set: run `eval \"$(bash scripts/x12-validators.sh)\"; export RCM_LFHX12` (or scripts/test.sh), or set RCM_SKIP_OUTSIDE_VALIDATORS=1 to skip the outside validator explicitly",
-                sourceLocation: sourceLocation)
-            return nil
-        }
+        if let executable = environment["RCM_LFHX12"], !executable.isEmpty { return executable }
+        if environment["RCM_SKIP_OUTSIDE_VALIDATORS"] == "1" { return nil }
+        Issue.record(
+            "RCM_LFHX12 is not set: run `eval \"$(bash scripts/x12-validators.sh)\"; export RCM_LFHX12` (or scripts/test.sh), or set RCM_SKIP_OUTSIDE_VALIDATORS=1 to skip the outside validator explicitly",
+            sourceLocation: sourceLocation)
+        return nil
+    }
+
+    /// Runs `lfhx12 -m FILE` on the text; nil when skipped (see ``executable(sourceLocation:)``).
+    static func lfhx12(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Result? {
+        guard let executable = try executable(sourceLocation: sourceLocation) else { return nil }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-x12-\(UUID().uuidString).x12")
         try Data(text.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
+        return try run(executable, ["-m", file.path])
+    }
+
+    /// Runs a program and collects its exit status, standard output and standard error.
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-m", file.path]
+        process.arguments = arguments
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

@@ -86,6 +86,84 @@ struct X12ValidationTests {
         #expect(X12Document.parse(random).errors.first?.code == X12IssueCode.notX12)
     }
 
+    @Test("HL numbering and parents, duplicate control numbers and bad ST02/GS06 are reported")
+    func hierarchyAndControlNumbers() throws {
+        let text = try sample()
+        let badParent = text.replacingOccurrences(of: "HL*3*2*22*0", with: "HL*3*7*22*0")
+        let parentIssue = X12Document.parse(badParent).errors.first
+        #expect(
+            parentIssue?.segmentId == "HL" && parentIssue?.elementPosition == 2, "\(String(describing: parentIssue))")
+        let huge = text.replacingOccurrences(of: "HL*2*1*21*1", with: "HL*9223372036854775807*1*21*1")
+        #expect(X12Document.parse(huge).errors.map(\.elementPosition) == [1, 2])
+        let body = text.components(separatedBy: "ST*270")[1].components(separatedBy: "GE*")[0]
+        let twice = text.replacingOccurrences(of: "GE*1*1", with: "ST*270" + body + "GE*2*1")
+        let duplicate = X12Document.parse(twice).issues
+        #expect(duplicate.map(\.code) == [X12IssueCode.controlNumberMismatch])
+        #expect(duplicate.first?.severity == .warning && duplicate.first?.segmentId == "ST")
+        let shortST = text.replacingOccurrences(of: "ST*270*1234", with: "ST*270*12").replacingOccurrences(
+            of: "SE*13*1234", with: "SE*13*12")
+        #expect(X12Document.parse(shortST).errors.map(\.code) == [X12IssueCode.invalidValue])
+    }
+
+    @Test("a segment longer than the limit is cut and reported; a byte order mark is tolerated")
+    func longSegmentAndBOM() throws {
+        let text = try sample()
+        let long = text.replacingOccurrences(of: "EQ*30~", with: "EQ*30" + String(repeating: "X", count: 5000) + "~")
+        let reader = X12Reader(bytes: Array(long.utf8))
+        reader.maximumSegmentLength = 1024
+        while reader.next() != nil {}
+        #expect(reader.issues.map(\.code) == [X12IssueCode.segmentTooLong])
+        #expect(X12Document.parse(long).issues.isEmpty)
+        let bom = [UInt8]([0xEF, 0xBB, 0xBF]) + Array(text.utf8)
+        let document = X12Document.parse(bom)
+        #expect(document.errors.isEmpty && document.transactions.count == 1)
+        #expect(document.issues.first?.code == X12IssueCode.nonASCII)
+    }
+
+    @Test("a 999 built with the writer has the AK2/IK3/IK4 loops")
+    func acknowledgmentLoops() throws {
+        var writer = try X12Writer()
+        try writer.beginInterchange(X12Header.wide())
+        try writer.beginGroup(
+            functionalIdentifier: "FA", applicationSender: "P", applicationReceiver: "C", date: "20240131",
+            time: "0930", controlNumber: 9, version: "005010X231A1")
+        try writer.beginTransaction("999", controlNumber: "0001", implementationReference: "005010X231A1")
+        try writer.segment("AK1", "HC", "17", "005010X222A1")
+        try writer.segment("AK2", "837", "0001", "005010X222A1")
+        try writer.segment("IK3", "NM1", "8", "2010", "8")
+        try writer.segment("IK4", "9", "67", "7")
+        try writer.segment("IK5", "R", "5")
+        try writer.segment("AK9", "R", "1", "1", "0")
+        try writer.endTransaction()
+        try writer.endGroup()
+        try writer.endInterchange()
+        let document = X12Document.parse(writer.text)
+        #expect(document.issues.isEmpty)
+        var ids: [String] = []
+        document.transactions.first?.root.visit { ids.append($0.id) }
+        #expect(ids == ["TRANSACTION", "2000", "2100", "2110"])
+        #expect(document.transactions.first?.root.segment("AK9") != nil)
+    }
+
+    @Test("the tokenizer yields byte ranges; strings are made only on request")
+    func tokenizer() throws {
+        let bytes = Array(try sample().utf8)
+        var tokenizer = X12Tokenizer(bytes: bytes)
+        var ids: [String] = []
+        var offsets: [Int] = []
+        while let raw = tokenizer.next() {
+            offsets.append(raw.offset)
+            ids.append(tokenizer.segment(raw).id)
+            #expect(raw.terminated)
+        }
+        #expect(ids.first == "ISA" && ids.last == "IEA" && ids.count == 17)
+        #expect(offsets == X12Document.parse(bytes).allSegments.map(\.offset))
+        var counting = X12Tokenizer(bytes: bytes)
+        let counts = X12Tokenizer.scan(&counting)
+        #expect(counts.segments == 17 && counts.interchanges == 1 && counts.bytes == bytes.count)
+        #expect(counts.elements == X12Document.parse(bytes).allSegments.map(\.elements.count).reduce(0, +))
+    }
+
     @Test("a 4010 interchange (ISA12 00401) is an unsupported version")
     func fourTenISA() throws {
         let text = try sample().replacingOccurrences(of: "*^*00501*", with: "*U*00401*")
@@ -195,10 +273,16 @@ struct X12WriterTests {
         }
         let error = #expect(throws: X12WriterError.self) { try writer.segment("NM1", "IL", "1", "O*BRIEN") }
         #expect(error?.message.contains("NM103") == true && error?.message.contains("'*'") == true)
-        var other = X12Header.wide()
-        other.senderId = "A-SENDER-ID-LONGER-THAN-15"
         var second = try X12Writer()
-        #expect(throws: X12WriterError.self) { try second.beginInterchange(other) }
+        for change in [
+            { (header: inout X12InterchangeHeader) in header.senderId = "A-SENDER-ID-LONGER-THAN-15" },
+            { $0.date = "2401" }, { $0.time = "9:30" }, { $0.usageIndicator = "X" },
+            { $0.controlNumber = 1_000_000_000 },
+        ] {
+            var other = X12Header.wide()
+            change(&other)
+            #expect(throws: X12WriterError.self) { try second.beginInterchange(other) }
+        }
         #expect(throws: X12WriterError.self) {
             try X12Writer(separators: X12Separators(element: 0x2A, repetition: 0x2A, component: 0x3A, segment: 0x7E))
         }
