@@ -26,6 +26,19 @@ public struct BillingService: PlatformService {
             billing.post("/invoices/{id}/void", voidInvoice)
             billing.get("/charge-items", listChargeItems)
             billing.put("/charge-items/{locationId}/{code}", putChargeItem)
+            billing.get("/fee-schedule", listFeeSchedule)
+            billing.put("/fee-schedule", putFeeScheduleEntry)
+            billing.post("/fee-schedule/import", importFeeSchedule)
+            billing.get("/tax-rules", listTaxRules)
+            billing.put("/tax-rules/{code}", putTaxRule)
+            billing.post("/encounters", createEncounter)
+            billing.get("/encounters", listEncounters)
+            billing.get("/encounters/{id}", readEncounter)
+            billing.put("/encounters/{id}", updateEncounter)
+            billing.post("/encounters/{id}/sign", signEncounter)
+            billing.post("/encounters/{id}/amend", amendEncounter)
+            billing.get("/encounters/{id}/charges", encounterCharges)
+            billing.post("/estimates", estimate)
         }
     }
 
@@ -35,8 +48,14 @@ public struct BillingService: PlatformService {
         defer { environment.outbox.notify() }  // deliver what committed without waiting for a poll
         let body = try request.decode(GenerateInvoiceRequest.self)
         var validation = Validation()
-        validation.text(body.patientId, "/patientId", maxLength: 64)
         validation.text(body.locationId, "/locationId", maxLength: 64, required: false)
+        if let encounterId = body.encounterId {
+            validation.text(encounterId, "/encounterId", maxLength: 64)
+            validation.require(body.services == nil, "/services", "must be absent when encounterId is given")
+            try validation.check()
+            return try generate(fromEncounter: encounterId, request, context)
+        }
+        validation.text(body.patientId, "/patientId", maxLength: 64)
         let services = body.services ?? []
         if body.services == nil {
             validation.fail("/services", "is required")
@@ -58,8 +77,36 @@ public struct BillingService: PlatformService {
         }
         try validation.check()
         guard let patientId = body.patientId else { throw Problem.invalid(pointer: "/patientId", "is required") }
+        let patient = try patientSummary(patientId, context)
+        let location = body.locationId ?? patient.locationId
+        try context.requireLocation(location, pointer: "/locationId")
+        let dateOfService = body.dateOfService ?? CalendarDate.today()
+        let coverage = try activeCoverage(patientId, on: dateOfService, context)
+        // The charge of a line is the fee schedule's in force on the date of service (the payer's
+        // contracted amount when it has one), unless the request names a cost.
+        let priced = try environment.database.read { connection in
+            try services.enumerated().map { index, service -> PricedLine in
+                let code = service.code ?? ""
+                let price = try FeeSchedule.price(
+                    code: code, modifiers: [], payerId: coverage?.payerId, location: location, date: dateOfService,
+                    organization: context.organizationId, in: connection)
+                guard let price else {
+                    throw Problem.invalid(
+                        pointer: "/services/\(index)/code",
+                        "\(code) has no price in the fee schedule of location \(location) on \(dateOfService)")
+                }
+                return PricedLine(
+                    code: code, description: service.description ?? price.description, quantity: service.quantity ?? 1,
+                    unitPrice: service.cost ?? price.allowed ?? price.charge)
+            }
+        }
+        return try issue(
+            priced, patientId: patientId, location: location, dateOfService: dateOfService, coverage: coverage,
+            encounterId: nil, request: request, context: context)
+    }
 
-        // Ask the owners: the patient must exist; the coverage in force on the date of service sets the split.
+    /// Asks the patient service; 422 naming `/patientId` when the patient is not there.
+    func patientSummary(_ patientId: String, _ context: RequestContext) throws -> PatientSummary {
         let patients = try environment.services.client(for: "patient")
         guard
             let patient = try patients.get(
@@ -67,30 +114,46 @@ public struct BillingService: PlatformService {
         else {
             throw Problem.invalid(pointer: "/patientId", "no patient \(patientId) in this organization")
         }
-        let location = body.locationId ?? patient.locationId
-        try context.requireLocation(location, pointer: "/locationId")
-        let dateOfService = body.dateOfService ?? CalendarDate.today()
-        let chargeMaster = try environment.database.read { connection in
-            try BillingStore.chargeItems(
-                organization: context.organizationId, location: location,
-                codes: services.compactMap(\.code), in: connection)
-        }
-        var unknown = Validation()
-        for (index, service) in services.enumerated() where chargeMaster[service.code ?? ""] == nil {
-            unknown.fail(
-                "/services/\(index)/code", "\(service.code ?? "") is not in the charge master of location \(location)")
-        }
-        try unknown.check()
-        let insurance = try environment.services.client(for: "insurance")
-        let coverage = try insurance.get(
-            CoverageSummary.self, "/api/insurance/patients/\(patientId)/active-coverage?date=\(dateOfService)",
-            context: context)
+        return patient
+    }
 
-        return try Idempotency.run(request, context: context, database: environment.database) { connection in
+    /// The coverage in force on the date, from the insurance service (nil: self-pay).
+    func activeCoverage(
+        _ patientId: String, on date: CalendarDate, _ context: RequestContext
+    ) throws
+        -> CoverageSummary?
+    {
+        try environment.services.client(for: "insurance").get(
+            CoverageSummary.self, "/api/insurance/patients/\(patientId)/active-coverage?date=\(date)",
+            context: context)
+    }
+
+    /// Issues the invoice in one transaction with its `invoice.issued` event (idempotent by key).
+    func issue(
+        _ priced: [PricedLine], patientId: String, location: String, dateOfService: CalendarDate,
+        coverage: CoverageSummary?, encounterId: String?, request: HTTPRequest, context: RequestContext
+    ) throws -> HTTPResponse {
+        try Idempotency.run(request, context: context, database: environment.database) { connection in
+            if let encounterId {
+                let live = try connection.queryFirst(
+                    "SELECT id FROM invoices WHERE organization_id = \(context.organizationId) AND encounter_id = \(encounterId)"
+                )
+                if let live,
+                    let existing = try BillingStore.find(
+                        try live.string("id"), organization: context.organizationId, in: connection),
+                    existing.status != .void
+                {
+                    throw Problem.conflict(
+                        "Encounter \(encounterId) is already billed on invoice \(existing.number); void it to bill the encounter again.",
+                        type: "already-billed")
+                }
+            }
+            let taxes = try TaxRules.inForce(
+                codes: priced.map(\.code), on: dateOfService, organization: context.organizationId, in: connection)
             let invoice = try makeInvoice(
-                services: services, chargeMaster: chargeMaster, patientId: patientId, location: location,
-                dateOfService: dateOfService, coverage: coverage, context: context, connection: connection)
-            try BillingStore.insert(invoice, in: connection)
+                priced, taxes: taxes, patientId: patientId, location: location, dateOfService: dateOfService,
+                coverage: coverage, context: context, connection: connection)
+            try BillingStore.insert(invoice, encounterId: encounterId, in: connection)
             // One encoding serves as the response and as the event's payload.
             let body = try JSON.encode(invoice)
             try environment.outbox.publish(
@@ -107,18 +170,11 @@ public struct BillingService: PlatformService {
     }
 
     func makeInvoice(
-        services: [GenerateInvoiceRequest.Service], chargeMaster: [String: ChargeItem], patientId: String,
-        location: String, dateOfService: CalendarDate, coverage: CoverageSummary?, context: RequestContext,
+        _ priced: [PricedLine], taxes: [String: TaxRule], patientId: String, location: String,
+        dateOfService: CalendarDate, coverage: CoverageSummary?, context: RequestContext,
         connection: any SQLConnection
     ) throws -> Invoice {
-        let priced = services.map { service -> (code: String, description: String, quantity: Int, unit: Money) in
-            let item = chargeMaster[service.code ?? ""]
-            return (
-                service.code ?? "", service.description ?? item?.description ?? "", service.quantity ?? 1,
-                service.cost ?? item?.price ?? .zero
-            )
-        }
-        let amounts = priced.map { $0.unit * Int64($0.quantity) }
+        let amounts = priced.map { $0.unitPrice * Int64($0.quantity) }
         let share = coverage.map {
             CostShare(
                 copay: $0.copay, deductibleRemaining: Money.max(.zero, $0.deductible - $0.deductibleMet),
@@ -126,13 +182,17 @@ public struct BillingService: PlatformService {
         }
         let splits = CostShare.split(amounts, under: share)
         let lines = priced.indices.map { index in
-            Invoice.Line(
+            // Tax (where a rule names the code) is the patient's, on top of the line's amount.
+            let rule = taxes[priced[index].code]
+            let tax = rule.map { amounts[index].percentage($0.ratePercent) }
+            return Invoice.Line(
                 lineNumber: index + 1, code: priced[index].code, description: priced[index].description,
-                quantity: priced[index].quantity, unitPrice: priced[index].unit, amount: amounts[index],
-                payerAmount: splits[index].payer, patientAmount: splits[index].patient)
+                quantity: priced[index].quantity, unitPrice: priced[index].unitPrice, amount: amounts[index],
+                payerAmount: splits[index].payer, patientAmount: splits[index].patient + (tax ?? .zero),
+                taxAmount: tax, taxName: rule?.name)
         }
         let now = Timestamp.now()
-        let total = amounts.sum()
+        let total = amounts.sum() + lines.compactMap(\.taxAmount).sum()
         return Invoice(
             id: Identifier.make("inv"),
             number: try BillingStore.nextInvoiceNumber(organization: context.organizationId, in: connection),
@@ -239,7 +299,21 @@ public struct BillingService: PlatformService {
         let item = ChargeItem(
             locationId: context.parameter("locationId"), code: code, description: input.description ?? "",
             price: input.price ?? .zero)
-        try environment.database.write { try BillingStore.upsert(item, organization: context.organizationId, in: $0) }
+        try environment.database.write { connection in
+            try BillingStore.upsert(item, organization: context.organizationId, in: connection)
+            // The first price of a code holds for every earlier date; a new price holds from today.
+            let earlier = try connection.queryFirst(
+                """
+                SELECT code FROM fee_schedule WHERE organization_id = \(context.organizationId)
+                    AND location_id = \(item.locationId) AND code = \(item.code) AND modifier = '' AND payer_id = ''
+                """)
+            try FeeSchedule.add(
+                FeeScheduleEntry(
+                    locationId: item.locationId, code: item.code, modifier: "", payerId: "",
+                    description: item.description, amount: item.price,
+                    effectiveFrom: earlier == nil ? CalendarDate("1900-01-01") ?? .today() : .today(), effectiveTo: nil),
+                organization: context.organizationId, in: connection)
+        }
         return try .json(item)
     }
 }
@@ -248,6 +322,10 @@ public struct BillingService: PlatformService {
 struct PatientSummary: Decodable {
     let id: String
     let locationId: String
+    let givenName: String?
+    let familyName: String?
+    let dateOfBirth: CalendarDate?
+    let sex: String?
 }
 
 /// What billing reads of a coverage.
@@ -262,6 +340,14 @@ struct CoverageSummary: Decodable {
     let coinsurancePercent: Decimal
     let deductible: Money
     let deductibleMet: Money
+    /// `eligibility` when the payer's verified answer set the figures.
+    let costShareSource: String?
+    let eligibility: Eligibility?
+
+    struct Eligibility: Decodable {
+        let checkId: String
+        let status: String
+    }
 }
 
 /// The body of `invoice.balance_changed` and `invoice.voided`.

@@ -35,7 +35,57 @@ enum BillingStore {
                     occurred_at TEXT NOT NULL, UNIQUE (invoice_id, kind, reference))
                 """,
                 "CREATE TABLE counters (name TEXT PRIMARY KEY, next_value BIGINT NOT NULL)",
-            ])
+            ]),
+        Migration(
+            2, "fee schedules with effective dates, encounters and their charges, tax rules, estimates",
+            [
+                """
+                CREATE TABLE fee_schedule (
+                    organization_id TEXT NOT NULL, location_id TEXT NOT NULL, code TEXT NOT NULL, modifier TEXT NOT NULL,
+                    payer_id TEXT NOT NULL, description TEXT NOT NULL, amount BIGINT NOT NULL,
+                    effective_from TEXT NOT NULL, effective_to TEXT, created_at TEXT NOT NULL,
+                    PRIMARY KEY (organization_id, location_id, code, modifier, payer_id, effective_from))
+                """,
+                """
+                INSERT INTO fee_schedule (organization_id, location_id, code, modifier, payer_id, description, amount,
+                    effective_from, effective_to, created_at)
+                SELECT organization_id, location_id, code, '', '', description, price, '1900-01-01', NULL, updated_at
+                FROM charge_items
+                """,
+                """
+                CREATE TABLE encounters (
+                    id TEXT NOT NULL, version INTEGER NOT NULL, organization_id TEXT NOT NULL, location_id TEXT NOT NULL,
+                    patient_id TEXT NOT NULL, appointment_id TEXT, status TEXT NOT NULL, rendering_npi TEXT NOT NULL,
+                    referring_npi TEXT, place_of_service TEXT NOT NULL, date_of_service TEXT NOT NULL,
+                    diagnoses TEXT NOT NULL, services TEXT NOT NULL, notes TEXT, created_at TEXT NOT NULL,
+                    signed_at TEXT, signed_by TEXT, amendment_reason TEXT, PRIMARY KEY (id, version))
+                """,
+                "CREATE INDEX encounters_patient ON encounters (organization_id, patient_id)",
+                """
+                CREATE TABLE charges (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, encounter_id TEXT NOT NULL,
+                    encounter_version INTEGER NOT NULL, line_number INTEGER NOT NULL, code TEXT NOT NULL,
+                    modifiers TEXT NOT NULL, units INTEGER NOT NULL, unit_price BIGINT NOT NULL, amount BIGINT NOT NULL,
+                    reverses TEXT, created_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX charges_encounter ON charges (encounter_id)",
+                "ALTER TABLE invoices ADD COLUMN encounter_id TEXT",
+                "CREATE INDEX invoices_encounter ON invoices (encounter_id)",
+                """
+                CREATE TABLE tax_rules (
+                    organization_id TEXT NOT NULL, code TEXT NOT NULL, name TEXT NOT NULL, rate_percent TEXT NOT NULL,
+                    effective_from TEXT NOT NULL, effective_to TEXT, created_at TEXT NOT NULL,
+                    PRIMARY KEY (organization_id, code, effective_from))
+                """,
+                "ALTER TABLE invoice_lines ADD COLUMN tax_amount BIGINT",
+                "ALTER TABLE invoice_lines ADD COLUMN tax_name TEXT",
+                """
+                CREATE TABLE estimates (
+                    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, patient_id TEXT NOT NULL, kind TEXT NOT NULL,
+                    body TEXT NOT NULL, created_at TEXT NOT NULL)
+                """,
+                "CREATE INDEX estimates_patient ON estimates (organization_id, patient_id)",
+            ]),
     ]
 
     static func chargeItems(
@@ -77,22 +127,24 @@ enum BillingStore {
         return "INV-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
-    static func insert(_ invoice: Invoice, in connection: any SQLConnection) throws {
+    static func insert(_ invoice: Invoice, encounterId: String? = nil, in connection: any SQLConnection) throws {
         try connection.execute(
             """
             INSERT INTO invoices (id, number, organization_id, location_id, patient_id, date_of_service, currency, total,
-                payer_amount, patient_amount, coverage, created_at)
+                payer_amount, patient_amount, coverage, created_at, encounter_id)
             VALUES (\(invoice.id), \(invoice.number), \(invoice.organizationId), \(invoice.locationId), \(invoice.patientId),
                 \(invoice.dateOfService), \(invoice.currency), \(invoice.total), \(invoice.payerAmount),
-                \(invoice.patientAmount), \(try invoice.coverage.map(JSON.encodeString)), \(invoice.createdAt))
+                \(invoice.patientAmount), \(try invoice.coverage.map(JSON.encodeString)), \(invoice.createdAt),
+                \(encounterId))
             """)
         for line in invoice.lines {
             try connection.execute(
                 """
                 INSERT INTO invoice_lines (invoice_id, line_number, code, description, quantity, unit_price, amount,
-                    payer_amount, patient_amount)
+                    payer_amount, patient_amount, tax_amount, tax_name)
                 VALUES (\(invoice.id), \(line.lineNumber), \(line.code), \(line.description), \(line.quantity),
-                    \(line.unitPrice), \(line.amount), \(line.payerAmount), \(line.patientAmount))
+                    \(line.unitPrice), \(line.amount), \(line.payerAmount), \(line.patientAmount), \(line.taxAmount),
+                    \(line.taxName))
                 """)
         }
         try appendEntry(
@@ -141,7 +193,9 @@ enum BillingStore {
                     lineNumber: try line.int("line_number"), code: try line.string("code"),
                     description: try line.string("description"), quantity: try line.int("quantity"),
                     unitPrice: try line.money("unit_price"), amount: try line.money("amount"),
-                    payerAmount: try line.money("payer_amount"), patientAmount: try line.money("patient_amount"))
+                    payerAmount: try line.money("payer_amount"), patientAmount: try line.money("patient_amount"),
+                    taxAmount: line.optionalInt64("tax_amount").map(Money.init(minorUnits:)),
+                    taxName: line.optionalString("tax_name"))
             }
         let entries = try connection.query("SELECT * FROM invoice_entries WHERE invoice_id = \(id) ORDER BY seq").map {
             entry in

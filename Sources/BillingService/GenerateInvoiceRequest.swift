@@ -9,6 +9,8 @@ struct GenerateInvoiceRequest: Decodable {
     var locationId: String?
     /// Defaults to today.
     var dateOfService: CalendarDate?
+    /// Bill a signed encounter instead of listing services.
+    var encounterId: String?
 
     struct Service: Decodable {
         var code: String?
@@ -18,4 +20,12 @@ struct GenerateInvoiceRequest: Decodable {
         var cost: Money?
         var quantity: Int?
     }
+}
+
+/// A line priced and ready to be split.
+struct PricedLine: Equatable {
+    var code: String
+    var description: String
+    var quantity: Int
+    var unitPrice: Money
 }

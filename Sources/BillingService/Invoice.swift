@@ -38,7 +38,11 @@ public struct Invoice: Codable, Sendable, Equatable {
         public var unitPrice: Money
         public var amount: Money
         public var payerAmount: Money
+        /// The patient's share, tax included.
         public var patientAmount: Money
+        /// Tax on the line (the patient's), when a tax rule names its code.
+        public var taxAmount: Money?
+        public var taxName: String?
     }
 
     /// The coverage the split was computed from (copied from the insurance service at issue time).
