@@ -1,15 +1,23 @@
 import Foundation
 import Testing
 
-/// Finds the shared X12 corpus: `<repo>/../shared/fixtures/x12`, else `$RCM_X12_FIXTURES`.
+/// Finds the shared X12 corpus: `$RCM_X12_FIXTURES`, else `shared/fixtures/x12` beside the
+/// checkout or beside any folder above it (the project's layout is `<root>/main` and
+/// `<root>/shared`; a CI checkout may sit deeper), else `/work/shared/fixtures/x12`.
 enum Fixtures {
     /// The corpus directory, or nil (with the reason) when it cannot be found.
     static let directory: Result<URL, FixtureError> = {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
+        var ancestors: [URL] = []
+        var folder = repo.deletingLastPathComponent()
+        while folder.path != "/" && ancestors.count < 8 {
+            ancestors.append(folder.appendingPathComponent("shared/fixtures/x12"))
+            folder = folder.deletingLastPathComponent()
+        }
         let candidates =
-            [repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/x12")]
-            + (ProcessInfo.processInfo.environment["RCM_X12_FIXTURES"].map { [URL(fileURLWithPath: $0)] } ?? [])
+            (ProcessInfo.processInfo.environment["RCM_X12_FIXTURES"].map { [URL(fileURLWithPath: $0)] } ?? [])
+            + ancestors + [URL(fileURLWithPath: "/work/shared/fixtures/x12")]
         for candidate in candidates
         where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("linuxforhealth").path) {
             return .success(candidate)
