@@ -120,6 +120,9 @@ public final class OutboxRelay: Sendable {
                     let attempt = attempts + 1
                     let dead = attempt >= policy.maxAttempts
                     if dead { settled += 1 }
+                    Metrics.shared.increment(
+                        dead ? "rcm_events_dead_lettered_total" : "rcm_events_failed_total",
+                        [("source", outbox.service), ("subscriber", subscriber)])
                     try connection.execute(
                         """
                         UPDATE outbox_deliveries SET attempts = \(attempt), last_error = \(String(failure.prefix(500))),
@@ -134,6 +137,8 @@ public final class OutboxRelay: Sendable {
                         ])
                 } else {
                     settled += 1
+                    Metrics.shared.increment(
+                        "rcm_events_delivered_total", [("source", outbox.service), ("subscriber", subscriber)])
                     try connection.execute(
                         """
                         UPDATE outbox_deliveries SET status = 'delivered', attempts = \(attempts + 1), delivered_at = \(deliveredAt)

@@ -74,6 +74,16 @@ public final class Platform: Sendable {
             relays.append(OutboxRelay(outbox: outbox, transport: transport))
         }
         Platform.registerOperations(router, databases: databases, audit: audit)
+        // Metrics of this platform (requests, gauges read from its databases) and of the process
+        // (event delivery counters).
+        let metrics = Metrics()
+        PlatformMetrics.describe(metrics)
+        metrics.collect(PlatformMetrics.collectors(databases: databases))
+        router.get("/metrics") { _, _ in
+            HTTPResponse(
+                status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
+                body: Array((metrics.render() + Metrics.shared.render()).utf8))
+        }
 
         let limiter =
             configuration.rateLimitPerSecond > 0
@@ -89,7 +99,10 @@ public final class Platform: Sendable {
             verification = keys
         }
         let guardian = AccessGuard(keys: verification, settings: tokens, audit: audit, limiter: limiter)
-        let application = HTTPApplication(router: router.build(wrapping: guardian.wrap), limits: configuration.limits)
+        let application = HTTPApplication(
+            router: router.build(wrapping: { route, handler in
+                PlatformMetrics.wrap(route, guardian.wrap(route, handler), metrics: metrics)
+            }), limits: configuration.limits)
         // The audit trail is served by every process; export reads it in-process.
         directory.bind("audit", to: InProcessServiceClient(application: application))
         for type in Platform.serviceTypes {

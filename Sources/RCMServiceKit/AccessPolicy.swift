@@ -27,7 +27,7 @@ public enum AccessPolicy {
     /// Routes anyone may call, without a token.
     public static let publicRoutes: Set<String> = [
         "GET /health/live", "GET /health/ready", "POST /api/auth/login", "POST /api/auth/refresh",
-        "POST /api/auth/logout", "POST /api/auth/token", "GET /.well-known/jwks.json",
+        "POST /api/auth/logout", "POST /api/auth/token", "GET /.well-known/jwks.json", "GET /metrics",
     ]
 
     private static let everyoneButAuditor: Set<Role> = [.admin, .frontDesk, .clinician, .biller, .accountant]
@@ -175,7 +175,9 @@ public struct AccessGuard: Sendable {
     }
 
     /// Routes that are not audited: probes and public keys, which touch no data.
-    static let unaudited: Set<String> = ["GET /health/live", "GET /health/ready", "GET /.well-known/jwks.json"]
+    static let unaudited: Set<String> = [
+        "GET /health/live", "GET /health/ready", "GET /.well-known/jwks.json", "GET /metrics",
+    ]
 
     /// What the audit trail says of a route, worked out once when the route is wrapped.
     struct AuditedRoute {

@@ -22,6 +22,12 @@ public protocol Database: Sendable {
     /// True when the database answers a trivial query (readiness).
     func ping() -> Bool
     func close()
+    /// Connections open and in use, when the driver pools them (metrics).
+    var poolUsage: (open: Int, inUse: Int, maximum: Int)? { get }
+}
+
+extension Database {
+    public var poolUsage: (open: Int, inUse: Int, maximum: Int)? { nil }
 }
 
 /// Storage failures. `description` never includes bound values.

@@ -24,6 +24,12 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         total = 1
     }
 
+    public var poolUsage: (open: Int, inUse: Int, maximum: Int)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return (total, total - idle.count, maxConnections)
+    }
+
     public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
