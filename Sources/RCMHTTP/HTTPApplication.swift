@@ -26,6 +26,10 @@ public struct HTTPApplication: Sendable {
         let requestId = HTTPApplication.requestId(from: request.headers["X-Request-Id"])
         var context = RequestContext(requestId: requestId, logger: logger)
         context.logger.metadata["request.id"] = requestId
+        let started = Tracing.nowNanos()
+        let trace = TraceContext.incoming(request.headers["traceparent"], ratio: Tracing.sampleRatio)
+        context.trace = trace
+        context.logger.metadata["trace.id"] = trace.traceId
         var response: HTTPResponse
         let origin = request.headers["Origin"]
         let allowedOrigin = origin.flatMap { limits.corsOrigins.contains($0) ? $0 : nil }
@@ -71,6 +75,17 @@ public struct HTTPApplication: Sendable {
         }
         // Liveness and readiness probes carry no data and are hit by load balancers many times a second.
         if !request.path.hasPrefix("/health/") { HTTPApplication.addSecurityHeaders(&response) }
+        if trace.sampled {
+            Tracing.record(
+                Tracing.Span(
+                    name: "\(request.method.rawValue) \(Tracing.maskedPath(request.path))", context: trace, kind: 2,
+                    startNanos: started, endNanos: Tracing.nowNanos(),
+                    attributes: [
+                        ("http.request.method", request.method.rawValue),
+                        ("url.path", Tracing.maskedPath(request.path)),
+                        ("http.response.status_code", String(response.status)), ("rcm.request_id", requestId),
+                    ], error: response.status >= 500))
+        }
         return response
     }
 

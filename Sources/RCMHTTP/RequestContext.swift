@@ -15,6 +15,8 @@ public struct RequestContext: Sendable {
     /// The route pattern that matched, such as `/api/claims/{id}` (for logs and metrics).
     public var route: String
     public var logger: Logger
+    /// W3C trace context: propagated to the services this request calls.
+    public var trace: TraceContext?
 
     public init(requestId: String, organizationId: String = "", logger: Logger = Logger(label: "http")) {
         self.requestId = requestId
@@ -24,6 +26,16 @@ public struct RequestContext: Sendable {
         self.parameters = [:]
         self.route = ""
         self.logger = logger
+        self.trace = nil
+    }
+
+    /// Headers that carry this request's identity to a service it calls: request id, trace
+    /// context and the caller's token.
+    public var propagatedHeaders: HTTPHeaders {
+        var headers = HTTPHeaders([("X-Request-Id", requestId)])
+        if let trace { headers.add("traceparent", trace.traceparent) }
+        if let authorization { headers.add("Authorization", authorization) }
+        return headers
     }
 
     /// A path parameter the route declares.

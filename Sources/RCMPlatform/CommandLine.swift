@@ -47,6 +47,8 @@ public enum RCMCommand {
           RCM_KEYS_DIR         token-signing keys (default <data-dir>/keys)
           RCM_<SERVICE>_URL    where a service this process does not host answers (e.g. RCM_PATIENT_URL)
           RCM_LOG_LEVEL        debug, info (default), warning or error
+          RCM_OTLP_ENDPOINT    export spans over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318/v1/traces
+          RCM_TRACE_SAMPLE_RATIO  share of new traces exported, 0 (default) to 1; a caller's traceparent decides its own
           RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
         """
 

@@ -120,6 +120,11 @@ public final class Platform: Sendable {
         self.services = services
         self.relays = relays
         self.jobs = JobRunner(jobs: services.values.flatMap(\.jobs))
+        if let endpoint = configuration.traceEndpoint {
+            Tracing.configure(
+                endpoint: endpoint, serviceName: "rcm-" + services.keys.sorted().joined(separator: "+"),
+                ratio: configuration.traceSampleRatio)
+        }
         var tls: (key: String, certificate: String)?
         switch (configuration.tlsKeyFile, configuration.tlsCertificateFile) {
         case (let keyFile?, let certificateFile?):

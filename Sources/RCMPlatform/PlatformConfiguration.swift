@@ -31,6 +31,10 @@ public struct PlatformConfiguration: Sendable {
     public var rateLimitPerSecond = 50
     public var tlsKeyFile: String?
     public var tlsCertificateFile: String?
+    /// OTLP/HTTP endpoint for spans (`http://collector:4318/v1/traces`); none: no export.
+    public var traceEndpoint: URL?
+    /// Share of new traces that are sampled (a caller's `traceparent` decision is kept).
+    public var traceSampleRatio = 0.0
 
     public init() {}
 
@@ -73,6 +77,18 @@ public struct PlatformConfiguration: Sendable {
             configuration.rateLimitPerSecond = rate
         }
         if let value = environment["RCM_TLS_KEY"], !value.isEmpty { configuration.tlsKeyFile = value }
+        if let value = environment["RCM_OTLP_ENDPOINT"], !value.isEmpty {
+            guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https" else {
+                throw UsageError("RCM_OTLP_ENDPOINT must be an http(s) URL such as http://127.0.0.1:4318/v1/traces")
+            }
+            configuration.traceEndpoint = url
+        }
+        if let value = environment["RCM_TRACE_SAMPLE_RATIO"] {
+            guard let ratio = Double(value), (0...1).contains(ratio) else {
+                throw UsageError("RCM_TRACE_SAMPLE_RATIO must be a number from 0 to 1")
+            }
+            configuration.traceSampleRatio = ratio
+        }
         if let value = environment["RCM_TLS_CERT"], !value.isEmpty { configuration.tlsCertificateFile = value }
         if let value = environment["RCM_ORGANIZATION_ID"] { configuration.organizationId = value }
         if let value = environment["RCM_CURRENCY"] { configuration.currency = value }

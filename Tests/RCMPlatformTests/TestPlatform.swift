@@ -23,7 +23,8 @@ final class TestPlatform: Sendable {
 
     init(
         demo: Bool = true, deliverInBackground: Bool = false, services: [String]? = nil,
-        serviceURLs: [String: URL] = [:], keysDirectory: String? = nil, rateLimit: Int = 0
+        serviceURLs: [String: URL] = [:], keysDirectory: String? = nil, rateLimit: Int = 0,
+        configure: (inout PlatformConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = PlatformConfiguration()
         configuration.keysDirectoryOverride = keysDirectory
@@ -34,6 +35,7 @@ final class TestPlatform: Sendable {
         configuration.databaseURL = TestDatabases.postgresURL
         configuration.schemaPrefix = TestDatabases.schemaPrefix()
         configuration.port = 0
+        configure(&configuration)
         self.configuration = configuration
         platform = try Platform(configuration: configuration)
         token = try platform.systemToken(roles: [.admin], lifetime: 3600)

@@ -17,9 +17,7 @@ extension ServiceClient {
     /// GETs a JSON resource's bytes as the owner wrote them; nil when it answers 404.
     public func getJSON(_ target: String, context: RequestContext) throws -> [UInt8]? {
         let (path, query) = HTTPApplication.split(target)
-        var headers = HTTPHeaders([("X-Request-Id", context.requestId)])
-        if let authorization = context.authorization { headers.add("Authorization", authorization) }
-        let response = try send(HTTPRequest(method: .GET, path: path, query: query, headers: headers))
+        let response = try send(HTTPRequest(method: .GET, path: path, query: query, headers: context.propagatedHeaders))
         switch response.status {
         case 200: return response.body
         case 404: return nil
@@ -30,9 +28,7 @@ extension ServiceClient {
     /// GETs a JSON resource; nil when the owner answers 404.
     public func get<T: Decodable>(_ type: T.Type, _ target: String, context: RequestContext) throws -> T? {
         let (path, query) = HTTPApplication.split(target)
-        var headers = HTTPHeaders([("X-Request-Id", context.requestId)])
-        if let authorization = context.authorization { headers.add("Authorization", authorization) }
-        let request = HTTPRequest(method: .GET, path: path, query: query, headers: headers)
+        let request = HTTPRequest(method: .GET, path: path, query: query, headers: context.propagatedHeaders)
         let response = try send(request)
         switch response.status {
         case 200: return try response.decode(type)
@@ -55,17 +51,31 @@ public struct InProcessServiceClient: ServiceClient {
     }
 }
 
-/// Calls another process over HTTP with `URLSession`; the calling server thread waits for the answer.
+/// Calls another process over HTTP with `URLSession`; the calling server thread waits for the
+/// answer. GETs (safe to repeat) are retried once with jitter when the target is unreachable or
+/// answers 502/503/504; a circuit breaker per target answers 503 at once after repeated failures.
 public struct RemoteServiceClient: ServiceClient {
     let baseURL: URL
     let timeout: TimeInterval
+    let breaker: CircuitBreaker
 
-    public init(baseURL: URL, timeout: TimeInterval = 5) {
+    public init(baseURL: URL, timeout: TimeInterval = 5, breaker: CircuitBreaker = RemoteServiceClient.breaker) {
         self.baseURL = baseURL
         self.timeout = timeout
+        self.breaker = breaker
     }
 
+    /// One breaker for the process, keyed by target.
+    public static let breaker = CircuitBreaker(threshold: 5, openFor: 10)
+
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let target = baseURL.absoluteString
+        guard breaker.allow(target) else {
+            var problem = Problem.unavailable(
+                "\(baseURL.host ?? "the service") is failing; not called for a few seconds.")
+            problem.retryAfter = 5
+            throw problem
+        }
         var components = URLComponents(
             url: baseURL.appendingPathComponent(request.path), resolvingAgainstBaseURL: false)
         if !request.query.isEmpty {
@@ -74,31 +84,31 @@ public struct RemoteServiceClient: ServiceClient {
             }
         }
         guard let url = components?.url else { throw Problem.upstream("bad URL for \(request.path)") }
-        var urlRequest = URLRequest(url: url, timeoutInterval: timeout)
-        urlRequest.httpMethod = request.method.rawValue
-        for field in request.headers { urlRequest.addValue(field.value, forHTTPHeaderField: field.name) }
-        if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
-        let outcome = Mutex<Result<HTTPResponse, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: urlRequest) { data, response, error in
-            let result: Result<HTTPResponse, any Error>
-            if let http = response as? HTTPURLResponse {
-                var headers = HTTPHeaders()
-                for (key, value) in http.allHeaderFields {
-                    headers.add(String(describing: key), String(describing: value))
+        let attempts = request.method == .GET ? 2 : 1
+        for attempt in 1...attempts {
+            do {
+                let response = try OutboundHTTP.send(
+                    method: request.method.rawValue, url: url.absoluteString,
+                    headers: request.headers.map { ($0.name, $0.value) }, body: request.body, timeout: timeout)
+                if [502, 503, 504].contains(response.status) {
+                    breaker.recordFailure(target)
+                    if attempt < attempts {
+                        Thread.sleep(forTimeInterval: Double.random(in: 0.02...0.1))
+                        continue
+                    }
+                } else {
+                    breaker.recordSuccess(target)
                 }
-                result = .success(HTTPResponse(status: http.statusCode, headers: headers, body: Array(data ?? Data())))
-            } else {
-                result = .failure(error ?? Problem.upstream("no response from \(url.host ?? "service")"))
+                return response
+            } catch let failure as OutboundHTTP.Failure {
+                breaker.recordFailure(target)
+                if failure.kind == .unreachable, attempt < attempts {
+                    Thread.sleep(forTimeInterval: Double.random(in: 0.02...0.1))
+                    continue
+                }
+                throw Problem.upstream("\(request.path) could not be reached (\(failure)).")
             }
-            outcome.withLock { $0 = result }
-            done.signal()
-        }.resume()
-        done.wait()
-        guard let result = outcome.withLock({ $0 }) else { throw Problem.upstream("no response") }
-        switch result {
-        case .success(let response): return response
-        case .failure: throw Problem.upstream("\(request.path) could not be reached.")
         }
+        throw Problem.upstream("\(request.path) could not be reached.")
     }
 }
