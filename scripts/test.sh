@@ -34,6 +34,9 @@ echo "== outside validators for generated FHIR (fhir.resources) =="
 ensure_venv fhir 'fhir.resources==8.3.0'
 export RCM_FHIR_PYTHON="$ROOT/.venv-fhir/bin/python"
 
+echo "== deployment files (nginx -t, promtool, kubernetes-validate, compose-spec, hadolint) =="
+bash scripts/deploy-check.sh
+
 echo "== swift format lint =="
 swift format lint --strict -r Sources Tests Package.swift
 swift build --build-tests

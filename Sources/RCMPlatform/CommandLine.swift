@@ -46,6 +46,7 @@ public enum RCMCommand {
           RCM_ADMIN_EMAIL, RCM_ADMIN_PASSWORD   create the first admin on a start with no users
           RCM_KEYS_DIR         token-signing keys (default <data-dir>/keys)
           RCM_<SERVICE>_URL    where a service this process does not host answers (e.g. RCM_PATIENT_URL)
+          RCM_<NAME>_FILE      any RCM_<NAME> read from a file instead (Docker and Kubernetes secrets)
           RCM_LOG_LEVEL        debug, info (default), warning or error
           RCM_OTLP_ENDPOINT    export spans over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318/v1/traces
           RCM_TRACE_SAMPLE_RATIO  share of new traces exported, 0 (default) to 1; a caller's traceparent decides its own
@@ -54,6 +55,12 @@ public enum RCMCommand {
 
     /// Runs the command; returns the process exit status.
     public static func run(_ arguments: [String]) -> Int32 {
+        do {
+            try loadSecretFiles()
+        } catch {
+            FileHandle.standardError.write(Data("rcm: \(error)\n".utf8))
+            return 2
+        }
         if let name = ProcessInfo.processInfo.environment["RCM_LOG_LEVEL"], let level = Logger.level(named: name) {
             Logger.setLevel(level)
         }
@@ -323,5 +330,23 @@ public enum RCMCommand {
         }
         if !services.isEmpty { configuration.services = services }
         return (configuration, false)
+    }
+}
+
+extension RCMCommand {
+    /// `RCM_<NAME>_FILE=/run/secrets/x` sets `RCM_<NAME>` to the file's content (trailing newline
+    /// dropped) unless `RCM_<NAME>` is set: secrets mounted as files never pass through the
+    /// environment of the container definition.
+    static func loadSecretFiles() throws {
+        for (key, path) in ProcessInfo.processInfo.environment where key.hasPrefix("RCM_") && key.hasSuffix("_FILE") {
+            let name = String(key.dropLast("_FILE".count))
+            guard ProcessInfo.processInfo.environment[name] == nil else { continue }
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw UsageError("\(key): cannot read \(path)")
+            }
+            var value = String(decoding: contents, as: UTF8.self)
+            while value.last == "\n" || value.last == "\r" { value.removeLast() }
+            setenv(name, value, 0)
+        }
     }
 }
