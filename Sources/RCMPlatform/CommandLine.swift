@@ -17,6 +17,7 @@ public enum RCMCommand {
         USAGE
           rcm serve [options]                 run the services and the HTTP API
           rcm migrate [options]               apply pending schema migrations and exit
+          rcm demo load [options]             load the demo data into services at RCM_<SERVICE>_URL (a cluster)
           rcm events dead-letters [options]   list events that could not be delivered
           rcm events replay EVENT_ID [options]  queue a dead-lettered event for delivery again
           rcm users create-admin --email E [options]  create an admin (password on standard input)
@@ -102,6 +103,11 @@ public enum RCMCommand {
                 return try keysCommand(rest)
             case "x12":
                 return X12Command.run(rest)
+            case "demo":
+                guard rest.first == "load" else { throw UsageError("demo needs 'load'") }
+                let (configuration, help) = try parse(Array(rest.dropFirst()))
+                if help { return 0 }
+                return try demoLoad(configuration)
             case "certs":
                 guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
                 var directory = "./data/certs"
@@ -142,6 +148,19 @@ public enum RCMCommand {
         let port = try platform.serve()
         say("rcm listening on \(configuration.tlsKeyFile == nil ? "http" : "https")://\(configuration.host):\(port)")
         platform.waitForTermination()
+        return 0
+    }
+
+    /// `rcm demo load`: loads the demo organization's data into services that run elsewhere
+    /// (`RCM_<SERVICE>_URL`), through their APIs, with a system token signed by this installation's
+    /// keys. Hosts nothing itself unless `--service` says so.
+    static func demoLoad(_ configuration: PlatformConfiguration) throws -> Int32 {
+        var configuration = configuration
+        if configuration.services == nil { configuration.services = [] }
+        let platform = try Platform(configuration: configuration)
+        defer { platform.shutdown() }
+        try DemoData.load(into: platform)
+        say("Demo data loaded into \(configuration.serviceURLs.keys.sorted().joined(separator: ", ")).")
         return 0
     }
 

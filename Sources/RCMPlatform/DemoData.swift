@@ -25,16 +25,17 @@ public enum DemoData {
         public let description: String
     }
 
-    /// Loads what belongs to the services this process hosts (all six by default).
+    /// Loads what belongs to the services this process hosts (all six by default) or reaches at a
+    /// configured URL (`rcm demo load` in a cluster, where each service runs apart).
     public static func load(into platform: Platform) throws {
-        let services = Set(platform.services.keys)
+        let services = Set(platform.services.keys).union(platform.configuration.serviceURLs.keys)
         if let identity = platform.databases["identity"] {
             try IdentityService.ensureOrganization(
                 id: platform.configuration.organizationId, name: "Sunrise Clinics",
                 currency: platform.configuration.currency,
                 locations: [("loc_andheri", "Sunrise Andheri"), ("loc_powai", "Sunrise Powai")], in: identity)
         }
-        let client = Client(application: platform.application, token: try platform.systemToken())
+        let client = Client(platform: platform, token: try platform.systemToken())
         if services.contains("billing") { try loadChargeMaster(into: client) }
         if services.contains("patient") && services.contains("insurance") {
             try loadPatientsAndCoverage(into: client)
@@ -60,17 +61,41 @@ public enum DemoData {
         return created
     }
 
-    /// The application, called in-process with a token.
+    /// The services' APIs with a system token: in-process for the services this process hosts,
+    /// over HTTP for the others.
     struct Client {
-        let application: HTTPApplication
+        let platform: Platform
         let token: String
 
-        func test(_ method: HTTPMethod, _ target: String) -> HTTPResponse {
-            application.test(method, target, headers: [("Authorization", "Bearer " + token)])
+        /// The service owning a path (`/api/billing/...` → billing).
+        static func service(of path: String) -> String {
+            let area = path.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+            switch area {
+            case "patients": return "patient"
+            case "claims": return "claim"
+            case "payments": return "payment"
+            default: return area
+            }
         }
 
+        func send(_ method: HTTPMethod, _ target: String, body: [UInt8]) -> HTTPResponse {
+            let (path, query) = HTTPApplication.split(target)
+            let service = Client.service(of: path)
+            var headers = HTTPHeaders([("Authorization", "Bearer " + token)])
+            if !body.isEmpty { headers.add("Content-Type", "application/json") }
+            let request = HTTPRequest(method: method, path: path, query: query, headers: headers, body: body)
+            if platform.services[service] != nil { return platform.application.respond(to: request) }
+            do {
+                return try platform.directory.client(for: service).send(request)
+            } catch {
+                return .problem(Problem.upstream("\(service): \(error)"))
+            }
+        }
+
+        func test(_ method: HTTPMethod, _ target: String) -> HTTPResponse { send(method, target, body: []) }
+
         func test<Body: Encodable>(_ method: HTTPMethod, _ target: String, json: Body) throws -> HTTPResponse {
-            try application.test(method, target, json: json, headers: [("Authorization", "Bearer " + token)])
+            send(method, target, body: try JSON.encode(json))
         }
     }
 

@@ -27,6 +27,8 @@ public final class Platform: Sendable {
     public let application: HTTPApplication
     public let databases: [String: any Database]
     public let services: [String: any PlatformService]
+    /// Where each service answers: in this process, or over HTTP at its configured URL.
+    public let directory: ServiceDirectory
     /// The token-signing keys, shared by every service of this installation.
     public let keys: KeyStore
     public let tokens: TokenSettings
@@ -113,6 +115,7 @@ public final class Platform: Sendable {
             }
         }
         self.application = application
+        self.directory = directory
         self.keys = keys
         self.tokens = tokens
         self.audit = audit
