@@ -86,6 +86,7 @@ enum BillingStore {
                 """,
                 "CREATE INDEX estimates_patient ON estimates (organization_id, patient_id)",
             ]),
+        Migration(3, "the claim scrubber's report of an invoice", ["ALTER TABLE invoices ADD COLUMN scrub TEXT"]),
     ]
 
     static func chargeItems(
@@ -131,11 +132,11 @@ enum BillingStore {
         try connection.execute(
             """
             INSERT INTO invoices (id, number, organization_id, location_id, patient_id, date_of_service, currency, total,
-                payer_amount, patient_amount, coverage, created_at, encounter_id)
+                payer_amount, patient_amount, coverage, created_at, encounter_id, scrub)
             VALUES (\(invoice.id), \(invoice.number), \(invoice.organizationId), \(invoice.locationId), \(invoice.patientId),
                 \(invoice.dateOfService), \(invoice.currency), \(invoice.total), \(invoice.payerAmount),
                 \(invoice.patientAmount), \(try invoice.coverage.map(JSON.encodeString)), \(invoice.createdAt),
-                \(encounterId))
+                \(encounterId), \(try invoice.scrub.map(JSON.encodeString)))
             """)
         for line in invoice.lines {
             try connection.execute(
@@ -215,6 +216,7 @@ enum BillingStore {
             },
             paid: derived.paid, balance: derived.balance, status: derived.status,
             createdAt: try row.string("created_at"),
-            entries: entries)
+            entries: entries,
+            scrub: try row.optionalString("scrub").map { try JSON.decode(ScrubReport.self, from: $0) })
     }
 }

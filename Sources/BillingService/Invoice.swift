@@ -22,6 +22,8 @@ public struct Invoice: Codable, Sendable, Equatable {
     public var status: Status
     public var createdAt: String
     public var entries: [Entry]
+    /// The claim scrubber's report (invoices of encounters): errors hold the claim in the work queue.
+    public var scrub: ScrubReport?
 
     public enum Status: String, Codable, Sendable {
         case issued
@@ -72,6 +74,25 @@ public struct Invoice: Codable, Sendable, Equatable {
         let balance = total - paid
         let status: Status = paid.minorUnits <= 0 ? .issued : (balance.minorUnits <= 0 ? .paid : .partiallyPaid)
         return (paid, balance, status)
+    }
+}
+
+/// What the claim scrubber found in the claim an invoice becomes.
+public struct ScrubReport: Codable, Sendable, Equatable {
+    /// No error findings (warnings do not block).
+    public var clean: Bool
+    public var rulesVersion: String
+    public var findings: [Finding]
+
+    public struct Finding: Codable, Sendable, Equatable {
+        public var ruleId: String
+        public var ruleVersion: Int?
+        /// error or warning
+        public var severity: String
+        public var message: String
+        public var fix: String?
+        /// JSON pointer into the encounter.
+        public var path: String?
     }
 }
 

@@ -20,6 +20,8 @@ public struct Claim: Codable, Sendable, Equatable {
     public var expectedAmount: Money
     public var paidAmount: Money
     public var lines: [Line]
+    /// The claim scrubber's findings when the claim was made (errors hold it in the work queue).
+    public var findings: [Finding]?
     public var history: [Transition]
     public var createdAt: String
     public var updatedAt: String
@@ -31,6 +33,15 @@ public struct Claim: Codable, Sendable, Equatable {
         public var quantity: Int
         public var amount: Money
         public var expectedAmount: Money
+    }
+
+    /// One finding of the claim scrubber, as billing reported it with the invoice.
+    public struct Finding: Codable, Sendable, Equatable {
+        public var ruleId: String
+        public var severity: String
+        public var message: String
+        public var fix: String?
+        public var path: String?
     }
 
     public struct Transition: Codable, Sendable, Equatable {
@@ -68,4 +79,11 @@ struct IssuedInvoice: Decodable {
     let payerAmount: Money
     let coverage: Coverage?
     let lines: [Line]
+    /// Billing's scrub of the claim-to-be (encounter invoices); absent: not scrubbed.
+    let scrub: Scrub?
+
+    struct Scrub: Decodable {
+        let clean: Bool
+        let findings: [Claim.Finding]
+    }
 }

@@ -37,6 +37,7 @@ public struct ClaimService: PlatformService {
                 """,
             ]),
         Outbox.migration, Inbox.migration, Idempotency.migration,
+        Migration(2, "scrubber findings", ["ALTER TABLE claims ADD COLUMN findings TEXT"]),
     ]
 
     let environment: ServiceEnvironment
@@ -187,7 +188,9 @@ public struct ClaimService: PlatformService {
             memberId: try row.string("member_id"), dateOfService: try row.date("date_of_service"),
             currency: try row.string("currency"), status: ClaimStatus(rawValue: try row.string("status")) ?? .draft,
             total: try row.money("total"), expectedAmount: try row.money("expected_amount"),
-            paidAmount: try row.money("paid_amount"), lines: lines, history: history,
+            paidAmount: try row.money("paid_amount"), lines: lines,
+            findings: try row.optionalString("findings").map { try JSON.decode([Claim.Finding].self, from: $0) },
+            history: history,
             createdAt: try row.string("created_at"), updatedAt: try row.string("updated_at"))
     }
 }
@@ -240,15 +243,18 @@ struct ClaimConsumer: EventConsumer {
         guard let coverage = invoice.coverage else { return }  // uninsured: the patient pays it all
         let now = Timestamp.now()
         let claimId = Identifier.make("clm")
+        // Claims the scrubber found errors in wait in the work queue instead of going out.
+        let findings = invoice.scrub?.findings ?? []
+        let status: ClaimStatus = invoice.scrub?.clean == false ? .held : .draft
         try connection.execute(
             """
             INSERT INTO claims (id, organization_id, location_id, invoice_id, invoice_number, patient_id, coverage_id,
                 payer_id, payer_name, member_id, date_of_service, currency, status, total, expected_amount, paid_amount,
-                created_at, updated_at)
+                created_at, updated_at, findings)
             VALUES (\(claimId), \(event.organizationId), \(invoice.locationId), \(invoice.id), \(invoice.number),
                 \(invoice.patientId), \(coverage.coverageId), \(coverage.payerId), \(coverage.payerName),
-                \(coverage.memberId), \(invoice.dateOfService), \(invoice.currency), 'draft', \(invoice.total),
-                \(invoice.payerAmount), 0, \(now), \(now))
+                \(coverage.memberId), \(invoice.dateOfService), \(invoice.currency), \(status.rawValue), \(invoice.total),
+                \(invoice.payerAmount), 0, \(now), \(now), \(findings.isEmpty ? nil : try JSON.encodeString(findings)))
             """)
         for line in invoice.lines {
             try connection.execute(
@@ -260,7 +266,11 @@ struct ClaimConsumer: EventConsumer {
         }
         try ClaimService.record(
             Claim.Transition(
-                from: nil, to: .draft, reason: "made from invoice \(invoice.number)", paidAmount: nil, occurredAt: now),
+                from: nil, to: status,
+                reason: status == .held
+                    ? "made from invoice \(invoice.number); held: \(findings.filter { $0.severity == "error" }.count) scrubber error(s)"
+                    : "made from invoice \(invoice.number)",
+                paidAmount: nil, occurredAt: now),
             claimId: claimId, in: connection)
         try environment.outbox.publish(
             try EventEnvelope.make(
@@ -268,7 +278,7 @@ struct ClaimConsumer: EventConsumer {
                 correlationId: event.correlationId, source: ClaimService.name,
                 body: StatusChanged(
                     claimId: claimId, invoiceId: invoice.id, patientId: invoice.patientId, payerId: coverage.payerId,
-                    from: nil, status: .draft, total: invoice.total, expectedAmount: invoice.payerAmount,
+                    from: nil, status: status, total: invoice.total, expectedAmount: invoice.payerAmount,
                     paidAmount: nil)),
             in: connection)
     }

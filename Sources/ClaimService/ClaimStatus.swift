@@ -1,9 +1,12 @@
 /// A claim's lifecycle. Transitions are a pure function, tested as values.
 ///
+///     held → draft (the scrubber's findings resolved or overridden, with a reason)
 ///     draft → submitted → accepted → paid | partially_paid | denied
 ///                       ↘ rejected → submitted (corrected and resubmitted)
 ///     partially_paid → paid (the rest arrives)
 public enum ClaimStatus: String, Codable, Sendable, CaseIterable {
+    /// Waiting in the work queue: the claim scrubber found errors that would make the payer reject it.
+    case held
     case draft
     case submitted
     case accepted
@@ -14,6 +17,7 @@ public enum ClaimStatus: String, Codable, Sendable, CaseIterable {
 
     public var allowedNext: Set<ClaimStatus> {
         switch self {
+        case .held: return [.draft]
         case .draft: return [.submitted]
         case .submitted: return [.accepted, .rejected]
         case .accepted: return [.paid, .partiallyPaid, .denied]

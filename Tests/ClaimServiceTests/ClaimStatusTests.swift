@@ -7,7 +7,8 @@ struct ClaimStatusTests {
     @Test("the allowed transitions, as a table")
     func transitions() {
         let expected: [ClaimStatus: Set<ClaimStatus>] = [
-            .draft: [.submitted], .submitted: [.accepted, .rejected], .accepted: [.paid, .partiallyPaid, .denied],
+            .held: [.draft], .draft: [.submitted], .submitted: [.accepted, .rejected],
+            .accepted: [.paid, .partiallyPaid, .denied],
             .rejected: [.submitted], .partiallyPaid: [.paid], .paid: [], .denied: [],
         ]
         for from in ClaimStatus.allCases {
