@@ -28,12 +28,16 @@ let package = Package(
         .target(name: "RCMX12", dependencies: ["RCMCore"]),
         // Healthcare formats: FHIR R4 resources.
         .target(name: "RCMFHIR", dependencies: ["RCMCore"]),
+        // Medical code sets: ICD-10-CM (full release), HCPCS Level II, CPT format checks, local codes.
+        .target(
+            name: "RCMCodes", dependencies: ["RCMCore"], exclude: ["README.md"],
+            resources: [.copy("Resources/icd10cm-2026.tsv"), .copy("Resources/hcpcs-sample.txt")]),
 
         // Identity (users and tokens) and the six services.
         .target(name: "IdentityService", dependencies: ["RCMServiceKit"]),
         .target(name: "PatientService", dependencies: ["RCMServiceKit"]),
         .target(name: "InsuranceService", dependencies: ["RCMServiceKit", "RCMX12", "RCMFHIR"]),
-        .target(name: "BillingService", dependencies: ["RCMServiceKit"]),
+        .target(name: "BillingService", dependencies: ["RCMServiceKit", "RCMCodes"]),
         .target(name: "ClaimService", dependencies: ["RCMServiceKit"]),
         .target(name: "PaymentService", dependencies: ["RCMServiceKit"]),
         .target(name: "ReportingService", dependencies: ["RCMServiceKit"]),
@@ -60,6 +64,7 @@ let package = Package(
         .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),
         .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
         .testTarget(name: "RCMX12Tests", dependencies: ["RCMX12", "RCMCore"]),
+        .testTarget(name: "RCMCodesTests", dependencies: ["RCMCodes", "RCMCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
