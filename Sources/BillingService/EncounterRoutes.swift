@@ -1,4 +1,5 @@
 import Foundation
+import RCMCodes
 import RCMCore
 import RCMEvents
 import RCMHTTP
@@ -256,6 +257,22 @@ struct ChargeList: Encodable {
 }
 
 extension BillingService {
-    /// Code-set checks beyond the codes' shape (filled in when the code sets are loaded).
-    func checkCodes(_ input: EncounterInput, _ validation: inout Validation) {}
+    /// Diagnoses must be ICD-10-CM codes of the current release that are billable (complete, not
+    /// a category header) and in force on the date of service. Procedure codes are checked for
+    /// their shape only: CPT descriptions are licensed and HCPCS ships as a sample.
+    func checkCodes(_ input: EncounterInput, _ validation: inout Validation) {
+        let date = input.dateOfService ?? .today()
+        for (index, code) in (input.diagnoses ?? []).enumerated() where EncounterRules.isICD10CM(code) {
+            let pointer = "/diagnoses/\(index)"
+            guard let info = ICD10CM.shared.lookup(code) else {
+                validation.fail(pointer, "\(code) is not in ICD-10-CM (April 2026 release)")
+                continue
+            }
+            if !info.billable {
+                validation.fail(pointer, "\(info.display) is a category, not a billable code; use a more specific code")
+            } else if !info.isEffective(on: date) {
+                validation.fail(pointer, "\(info.display) is not valid on \(date)")
+            }
+        }
+    }
 }

@@ -105,6 +105,9 @@ struct EncounterTests {
                 "/dateOfService"
             ),
             (#""diagnoses": ["E11.9"], "services": [{"code": "OPD001", "ndc": "1234"}]"#, "/services/0/ndc"),
+            // Code-set checks: a category header is not billable; an unknown code is refused.
+            (#""diagnoses": ["I10", "E11"], "services": [{"code": "OPD001"}]"#, "/diagnoses/1"),
+            (#""diagnoses": ["U99.9"], "services": [{"code": "OPD001"}]"#, "/diagnoses/0"),
         ]
         for (fields, pointer) in cases {
             let body = #"{"patientId": "P10001", "renderingProviderNPI": "1467532986", "# + fields + "}"
