@@ -26,6 +26,7 @@ public struct BillingService: PlatformService {
             billing.post("/invoices/{id}/void", voidInvoice)
             billing.get("/charge-items", listChargeItems)
             billing.put("/charge-items/{locationId}/{code}", putChargeItem)
+            registerCodeRoutes(billing)
         }
     }
 

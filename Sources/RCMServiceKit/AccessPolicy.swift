@@ -87,6 +87,8 @@ public enum AccessPolicy {
         "POST /api/billing/invoices/{id}/void": [.admin, .biller],
         "GET /api/billing/charge-items": [.admin, .frontDesk, .clinician, .biller],
         "PUT /api/billing/charge-items/{locationId}/{code}": [.admin, .biller],
+        "GET /api/billing/codes": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/billing/codes/{system}/{code}": [.admin, .frontDesk, .clinician, .biller],
 
         "GET /api/claims": [.admin, .biller, .accountant],
         "GET /api/claims/{id}": [.admin, .biller, .accountant],
