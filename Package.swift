@@ -47,7 +47,7 @@ let package = Package(
             name: "RCMPlatform",
             dependencies: [
                 "RCMServiceKit", "IdentityService", "PatientService", "InsuranceService", "BillingService",
-                "ClaimService", "PaymentService", "ReportingService", "RCMX12",
+                "ClaimService", "PaymentService", "ReportingService", "RCMX12", "RCMCodes",
             ]
         ),
         .executableTarget(name: "rcm", dependencies: ["RCMPlatform"]),

@@ -39,6 +39,7 @@ public struct BillingService: PlatformService {
             billing.post("/encounters/{id}/amend", amendEncounter)
             billing.get("/encounters/{id}/charges", encounterCharges)
             billing.post("/estimates", estimate)
+            registerCodeRoutes(billing)
         }
     }
 

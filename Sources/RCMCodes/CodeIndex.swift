@@ -20,6 +20,10 @@ public final class CodeIndex: Sendable {
     /// `tokens[tokenStarts[e]..<tokenStarts[e + 1]]`.
     let tokens: [Int32]
     let tokenStarts: [Int32]
+    /// Whether `words[w]` is a joining word ("of", "and", …) that phrase ranking looks past.
+    let joining: [Bool]
+
+    static let joiningWords: Set<String> = ["a", "and", "by", "for", "in", "of", "on", "or", "the", "to", "with"]
 
     /// Indexes `entries` (a later entry with the same code replaces an earlier one).
     public init(system: CodeSystem, entries: [CodeInfo]) {
@@ -95,6 +99,7 @@ public final class CodeIndex: Sendable {
         self.postings = postings
         self.tokens = tokens.map { renumbered[Int($0)] }
         self.tokenStarts = tokenStarts
+        self.joining = words.map { CodeIndex.joiningWords.contains($0) }
     }
 
     /// A code as the index keys it: upper case; without dots except for local codes, where a dot
@@ -148,8 +153,11 @@ public final class CodeIndex: Sendable {
             let matched = descriptionMatches(terms)
             let phrase = terms.count > 1 ? terms.map { wordRange($0) } : []
             let chosen = best(of: matched, limit: limit - results.count, on: date, excluding: taken) { entry in
-                // Descriptions with more query words side by side, in the query's order, first.
-                (Int64(phrase.count - self.adjacentPairs(entry, phrase)) << 32) | Int64(self.rank[Int(entry)])
+                // Billable first; then descriptions with more query words side by side, in the query's
+                // order; then shorter codes (`rank` orders billable, then length, then code).
+                let header: Int64 = self.entries[Int(entry)].billable ? 0 : 1
+                let apart = Int64(phrase.count - self.adjacentPairs(entry, phrase))
+                return (header << 40) | (apart << 32) | Int64(self.rank[Int(entry)])
             }
             for index in chosen {
                 results.append(CodeMatch(info: entries[Int(index)], kind: .description))
@@ -243,17 +251,22 @@ public final class CodeIndex: Sendable {
     }
 
     /// How many neighbouring query terms (`terms[i]`, `terms[i + 1]`, as word ranges) the entry's
-    /// description has side by side, in that order.
+    /// description has side by side, in that order, or with one joining word between ("fract femur"
+    /// finds "fracture of femur").
     func adjacentPairs(_ entry: Int32, _ terms: [Range<Int>]) -> Int {
         guard terms.count > 1 else { return 0 }
         let from = Int(tokenStarts[Int(entry)])
         let to = Int(tokenStarts[Int(entry) + 1])
         var pairs = 0
         for term in 0..<(terms.count - 1) where to - from > 1 {
-            for at in from..<(to - 1)
-            where terms[term].contains(Int(tokens[at])) && terms[term + 1].contains(Int(tokens[at + 1])) {
-                pairs += 1
-                break
+            for at in from..<(to - 1) where terms[term].contains(Int(tokens[at])) {
+                let next = Int(tokens[at + 1])
+                if terms[term + 1].contains(next)
+                    || (joining[next] && at + 2 < to && terms[term + 1].contains(Int(tokens[at + 2])))
+                {
+                    pairs += 1
+                    break
+                }
             }
         }
         return pairs

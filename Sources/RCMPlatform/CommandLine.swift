@@ -2,6 +2,7 @@ import Foundation
 import IdentityService
 import InsuranceService
 import PatientService
+import RCMCodes
 import RCMCore
 import RCMEvents
 import RCMSecurity
@@ -108,6 +109,11 @@ public enum RCMCommand {
                 let (configuration, help) = try parse(Array(rest.dropFirst()))
                 if help { return 0 }
                 return try demoLoad(configuration)
+            case "codes-bench":  // hidden: in-process code search latency, for bench/codes.sh
+                let file = try String(contentsOfFile: rest.first ?? "bench/codes/queries.txt", encoding: .utf8)
+                let queries = file.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+                print(CodeSearchBenchmark.run(queries: queries, rounds: rest.count > 1 ? Int(rest[1]) ?? 20 : 20))
+                return 0
             case "certs":
                 guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
                 var directory = "./data/certs"

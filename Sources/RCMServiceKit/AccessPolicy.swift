@@ -100,6 +100,8 @@ public enum AccessPolicy {
         "POST /api/billing/encounters/{id}/amend": [.admin, .clinician, .biller],
         "GET /api/billing/encounters/{id}/charges": [.admin, .clinician, .biller, .accountant],
         "POST /api/billing/estimates": [.admin, .frontDesk, .biller],
+        "GET /api/billing/codes": [.admin, .frontDesk, .clinician, .biller],
+        "GET /api/billing/codes/{system}/{code}": [.admin, .frontDesk, .clinician, .biller],
 
         "GET /api/claims": [.admin, .biller, .accountant],
         "GET /api/claims/{id}": [.admin, .biller, .accountant],

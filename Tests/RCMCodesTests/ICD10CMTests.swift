@@ -104,6 +104,11 @@ struct ICD10CMTests {
         let femur = icd.search("fract femur", limit: 50)
         #expect(femur.count == 50)
         #expect(femur.allSatisfy { $0.info.description.lowercased().contains("femur") })
+        // Billable first, and among them "fracture of femur" (words side by side but for "of") first.
+        #expect(femur.allSatisfy { $0.info.billable })
+        #expect(
+            femur.first?.info.description.lowercased().contains("fracture of femur") == true,
+            "\(femur.first?.info.description ?? "")")
         #expect(icd.search("HYPERT", limit: 5).contains { $0.info.code == "I10" })
         // "Sézary disease" by its unaccented spelling, and by the accented one.
         #expect(icd.search("sezary", limit: 3).first?.info.code.hasPrefix("C841") == true)
