@@ -47,6 +47,7 @@ public enum RCMCommand {
           RCM_KEYS_DIR         token-signing keys (default <data-dir>/keys)
           RCM_<SERVICE>_URL    where a service this process does not host answers (e.g. RCM_PATIENT_URL)
           RCM_LOG_LEVEL        debug, info (default), warning or error
+          RCM_EVENT_TRANSPORT  in-process (default) or rabbitmq, with RCM_AMQP_URL (amqp://user:pass@host:port/vhost)
           RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
         """
 

@@ -33,6 +33,8 @@ public final class Platform: Sendable {
     /// The audit trail of this process's requests (its own database, `audit`).
     public let audit: AuditLog
     let relays: [OutboxRelay]
+    /// Set when events travel through RabbitMQ (BrokerWiring.swift).
+    let broker: BrokerWiring?
     /// Timed work of the hosted services (eligibility of coming appointments, ...).
     let jobs: JobRunner
     let server: HTTPServer
@@ -49,6 +51,7 @@ public final class Platform: Sendable {
 
         let directory = ServiceDirectory()
         let transport = InProcessTransport()
+        let broker = try BrokerWiring.make(configuration)
         var databases: [String: any Database] = [:]
         var services: [String: any PlatformService] = [:]
         var relays: [OutboxRelay] = []
@@ -68,10 +71,13 @@ public final class Platform: Sendable {
                     database: database, outbox: outbox, services: directory, currency: configuration.currency,
                     logger: Logger(label: type.name), keys: keys, tokens: tokens, fields: fields, audit: audit))
             service.registerRoutes(router)
-            if let consumer = service.consumer { transport.register(consumer) }
+            if let consumer = service.consumer {
+                transport.register(consumer)
+                broker?.add(consumer)
+            }
             databases[type.name] = database
             services[type.name] = service
-            relays.append(OutboxRelay(outbox: outbox, transport: transport))
+            relays.append(OutboxRelay(outbox: outbox, transport: broker?.transport ?? transport))
         }
         Platform.registerOperations(router, databases: databases, audit: audit)
         // Metrics of this platform (requests, gauges read from its databases) and of the process
@@ -119,6 +125,7 @@ public final class Platform: Sendable {
         self.databases = databases
         self.services = services
         self.relays = relays
+        self.broker = broker
         self.jobs = JobRunner(jobs: services.values.flatMap(\.jobs))
         var tls: (key: String, certificate: String)?
         switch (configuration.tlsKeyFile, configuration.tlsCertificateFile) {
@@ -170,6 +177,7 @@ public final class Platform: Sendable {
             logger.warning("event delivery is off (RCM_EVENT_DELIVERY); events wait in the outboxes")
             return
         }
+        broker?.start()
         relays.forEach { $0.start() }
         jobs.start()
     }
@@ -181,6 +189,7 @@ public final class Platform: Sendable {
 
     /// Delivers everything due now, synchronously, until nothing moves (tests and `rcm` tools).
     public func drainEvents(maxRounds: Int = 50) throws {
+        if let broker { return try broker.drain(relays: relays, databases: databases, maxRounds: maxRounds) }
         for _ in 0..<maxRounds {
             var moved = 0
             for relay in relays { moved += try relay.relayOnce() }
@@ -208,6 +217,7 @@ public final class Platform: Sendable {
         server.shutdown()
         jobs.stop()
         relays.forEach { $0.stop() }
+        broker?.stop()
         do {
             try audit.checkpoint()
         } catch {
