@@ -20,6 +20,8 @@ public struct RabbitMQSettings: Sendable {
 
     /// Publishes in flight before the publisher waits for confirms.
     public var confirmWindow = 200
+    /// Times a publisher publishes nacked messages again, within one delivery, before it reports them.
+    public var nackRetries = 3
     /// Unacknowledged deliveries a consumer holds (`basic.qos`).
     public var prefetch: UInt16 = 200
     /// How long a publisher waits for an outstanding confirm before it gives the connection up.

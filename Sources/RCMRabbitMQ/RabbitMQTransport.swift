@@ -32,11 +32,31 @@ public final class RabbitMQTransport: EventTransport {
         do {
             try connection.declareQueue(for: subscriber)
             let started = DispatchTime.now().uptimeNanoseconds
-            let failures = try publishConfirmed(events, to: subscriber, on: connection)
+            var failures = try publishConfirmed(events, to: subscriber, on: connection)
+            // A nack is the broker declining responsibility for now (seen on a quorum queue in its
+            // first milliseconds): publish those again, a few times, before reporting them.
+            for round in 1...max(1, settings.nackRetries) where settings.nackRetries > 0 {
+                let nacked = events.filter { failures[$0.id] == RabbitMQTransport.nacked }
+                if nacked.isEmpty { break }
+                Thread.sleep(forTimeInterval: 0.01 * Double(round))
+                let again = try publishConfirmed(nacked, to: subscriber, on: connection)
+                for event in nacked { failures[event.id] = again[event.id] }
+                logger.info(
+                    "republished nacked deliveries",
+                    [
+                        "subscriber": subscriber, "count": String(nacked.count), "round": String(round),
+                        "still.failed": String(again.count),
+                    ])
+            }
             Metrics.shared.observe(
                 "rcm_broker_confirm_seconds", [("subscriber", subscriber)],
                 seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             connection.releaseBuffers()
+            if let (id, reason) = failures.first {
+                logger.warning(
+                    "the broker refused deliveries",
+                    ["subscriber": subscriber, "count": String(failures.count), "event.id": id, "error": reason])
+            }
             return failures
         } catch {
             link.drop(after: error)
@@ -69,7 +89,7 @@ public final class RabbitMQTransport: EventTransport {
             }
             switch confirmation {
             case .ack(let tag, let multiple): settle(tag, multiple: multiple, failure: nil)
-            case .nack(let tag, let multiple): settle(tag, multiple: multiple, failure: "the broker nacked the message")
+            case .nack(let tag, let multiple): settle(tag, multiple: multiple, failure: RabbitMQTransport.nacked)
             case .returned(let messageId): failures[messageId] = "unroutable: no queue is bound for \(subscriber)"
             }
         }
@@ -95,6 +115,7 @@ public final class RabbitMQTransport: EventTransport {
     }
 
     private struct ConfirmTimeout: Error {}
+    static let nacked = "the broker nacked the message"
 
     /// The AMQP message of an event: the envelope as JSON, with its metadata as properties and headers.
     static func message(for event: EventEnvelope) throws -> AMQPConnection.Message {
