@@ -94,6 +94,8 @@ public enum RCMCommand {
                 return try keysCommand(rest)
             case "x12":
                 return X12Command.run(rest)
+            case "broker-bench":
+                return try BrokerBenchmark.run(rest)
             case "certs":
                 guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
                 var directory = "./data/certs"

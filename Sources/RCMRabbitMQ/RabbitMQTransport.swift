@@ -16,8 +16,13 @@ public final class RabbitMQTransport: EventTransport {
     private let key = "rcm.amqp.publisher." + UUID().uuidString
     private let logger = Logger(label: "rabbitmq.publisher")
 
-    public init(settings: RabbitMQSettings) {
+    /// Called after each delivery with the publish-to-confirm time of each confirmed message,
+    /// in seconds (benchmarks).
+    private let confirmObserver: (@Sendable ([Double]) -> Void)?
+
+    public init(settings: RabbitMQSettings, confirmObserver: (@Sendable ([Double]) -> Void)? = nil) {
         self.settings = settings
+        self.confirmObserver = confirmObserver
     }
 
     public func deliver(_ events: [EventEnvelope], to subscriber: String) throws -> [String: String] {
@@ -69,17 +74,22 @@ public final class RabbitMQTransport: EventTransport {
     func publishConfirmed(
         _ events: [EventEnvelope], to subscriber: String, on connection: AMQPConnection
     ) throws -> [String: String] {
-        var outstanding: [UInt64: String] = [:]  // delivery tag → event id
+        var outstanding: [UInt64: (id: String, sentAt: UInt64)] = [:]  // delivery tag → event
         var failures: [String: String] = [:]
         var confirmed: Set<String> = []
+        var latencies: [Double] = []
+        if confirmObserver != nil { latencies.reserveCapacity(events.count) }
+        defer { if let confirmObserver, !latencies.isEmpty { confirmObserver(latencies) } }
         func settle(_ tag: UInt64, multiple: Bool, failure: String?) {
+            let now = DispatchTime.now().uptimeNanoseconds
             let tags = multiple ? outstanding.keys.filter { $0 <= tag } : [tag]
             for tag in tags {
-                guard let id = outstanding.removeValue(forKey: tag) else { continue }
+                guard let (id, sentAt) = outstanding.removeValue(forKey: tag) else { continue }
                 if let failure {
                     if failures[id] == nil { failures[id] = failure }
                 } else {
                     confirmed.insert(id)
+                    if confirmObserver != nil { latencies.append(Double(now - sentAt) / 1e9) }
                 }
             }
         }
@@ -98,7 +108,7 @@ public final class RabbitMQTransport: EventTransport {
                 let tag = try connection.publish(
                     try RabbitMQTransport.message(for: event),
                     routingKey: settings.routingKey(subscriber: subscriber, type: event.type))
-                outstanding[tag] = event.id
+                outstanding[tag] = (event.id, DispatchTime.now().uptimeNanoseconds)
                 while outstanding.count >= settings.confirmWindow { try awaitConfirmation() }
             }
             while !outstanding.isEmpty { try awaitConfirmation() }
