@@ -15,6 +15,7 @@ let package = Package(
         .target(name: "CSecurityShim", linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("argon2")]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Platform building blocks.
@@ -24,6 +25,8 @@ let package = Package(
         .target(name: "RCMEvents", dependencies: ["RCMCore", "RCMStorage"]),
         .target(name: "RCMSecurity", dependencies: ["RCMCore", "CSecurityShim"]),
         .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents", "RCMSecurity"]),
+        // Event transport over RabbitMQ (AMQP 0-9-1, rabbitmq-c).
+        .target(name: "RCMRabbitMQ", dependencies: ["RCMCore", "RCMEvents", "RCMStorage", "CRabbitMQ"]),
         // X12 5010 EDI: tokenizer, envelopes, loops, writer, validation, eligibility (270/271).
         .target(name: "RCMX12", dependencies: ["RCMCore"]),
         // Healthcare formats: FHIR R4 resources.
@@ -47,7 +50,7 @@ let package = Package(
             name: "RCMPlatform",
             dependencies: [
                 "RCMServiceKit", "IdentityService", "PatientService", "InsuranceService", "BillingService",
-                "ClaimService", "PaymentService", "ReportingService", "RCMX12", "RCMCodes",
+                "ClaimService", "PaymentService", "ReportingService", "RCMX12", "RCMCodes", "RCMRabbitMQ",
             ]
         ),
         .executableTarget(name: "rcm", dependencies: ["RCMPlatform"]),
@@ -58,6 +61,8 @@ let package = Package(
         .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP", "RCMSecurity"]),
         .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage", "RCMTestSupport"]),
+        .testTarget(
+            name: "RCMRabbitMQTests", dependencies: ["RCMRabbitMQ", "RCMEvents", "RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMSecurityTests", dependencies: ["RCMSecurity"]),
         .testTarget(name: "RCMServiceKitTests", dependencies: ["RCMServiceKit", "RCMTestSupport"]),
         .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "IdentityService", "RCMTestSupport"]),

@@ -2,7 +2,7 @@
 # Installs the Debian packages rcm needs to build and run, plus any package names given as arguments.
 set -euo pipefail
 
-packages=(libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev libargon2-dev pkg-config "$@")
+packages=(libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev libargon2-dev librabbitmq-dev pkg-config "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

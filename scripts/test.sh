@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: once on SQLite, then once on a private PostgreSQL 15 server.
+# Runs every test: once on SQLite, then once on a private PostgreSQL 15 server, then the platform
+# tests once more with events through a private RabbitMQ node (RCM_SKIP_BROKER_TESTS=1 skips the
+# broker: no node, no broker tests).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,6 +43,20 @@ echo "== swift format lint =="
 swift format lint --strict -r Sources Tests Package.swift
 swift build --build-tests
 
+# Servers this script started, stopped on exit.
+cleanup=()
+trap 'for step in "${cleanup[@]}"; do eval "$step"; done' EXIT
+
+if [[ ${RCM_SKIP_BROKER_TESTS:-0} != 1 ]]; then
+    echo "== RabbitMQ node for the broker tests =="
+    rabbitmq_was_running=0
+    bash scripts/rabbitmq.sh status && rabbitmq_was_running=1
+    bash scripts/rabbitmq.sh start
+    if ((rabbitmq_was_running == 0)); then cleanup+=("bash scripts/rabbitmq.sh stop"); fi
+    RCM_TEST_AMQP_URL=$(bash scripts/rabbitmq.sh url)
+    export RCM_TEST_AMQP_URL
+fi
+
 echo "== tests on SQLite =="
 sqlite_status=0
 env -u RCM_TEST_DATABASE_URL swift test --skip-build || sqlite_status=$?
@@ -49,11 +65,18 @@ echo "== tests on PostgreSQL =="
 postgres_was_running=0
 bash scripts/postgres.sh status && postgres_was_running=1
 bash scripts/postgres.sh start
-if ((postgres_was_running == 0)); then trap 'bash scripts/postgres.sh stop' EXIT; fi
+if ((postgres_was_running == 0)); then cleanup+=("bash scripts/postgres.sh stop"); fi
 postgres_status=0
 RCM_TEST_DATABASE_URL=$(bash scripts/postgres.sh url)
 export RCM_TEST_DATABASE_URL
 swift test --skip-build || postgres_status=$?
 
-echo "== results: SQLite exit $sqlite_status, PostgreSQL exit $postgres_status =="
-((sqlite_status == 0 && postgres_status == 0))
+broker_status=0
+if [[ ${RCM_SKIP_BROKER_TESTS:-0} != 1 ]]; then
+    echo "== platform tests with events through RabbitMQ (SQLite) =="
+    env -u RCM_TEST_DATABASE_URL RCM_TEST_EVENT_TRANSPORT=rabbitmq swift test --skip-build --filter RCMPlatformTests \
+        || broker_status=$?
+fi
+
+echo "== results: SQLite exit $sqlite_status, PostgreSQL exit $postgres_status, RabbitMQ exit $broker_status =="
+((sqlite_status == 0 && postgres_status == 0 && broker_status == 0))

@@ -13,6 +13,7 @@ public protocol EventTransport: Sendable {
 public struct SubscriberUnavailable: Error, CustomStringConvertible {
     public let subscriber: String
     public var description: String { "subscriber \(subscriber) is not reachable" }
+    public init(subscriber: String) { self.subscriber = subscriber }
 }
 
 /// Delivers to consumers registered in this process through their inboxes.

@@ -52,6 +52,7 @@ public enum RCMCommand {
           RCM_LOG_LEVEL        debug, info (default), warning or error
           RCM_OTLP_ENDPOINT    export spans over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318/v1/traces
           RCM_TRACE_SAMPLE_RATIO  share of new traces exported, 0 (default) to 1; a caller's traceparent decides its own
+          RCM_EVENT_TRANSPORT  in-process (default) or rabbitmq, with RCM_AMQP_URL (amqp://user:pass@host:port/vhost)
           RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
         """
 
@@ -114,6 +115,8 @@ public enum RCMCommand {
                 let queries = file.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
                 print(CodeSearchBenchmark.run(queries: queries, rounds: rest.count > 1 ? Int(rest[1]) ?? 20 : 20))
                 return 0
+            case "broker-bench":
+                return try BrokerBenchmark.run(rest)
             case "certs":
                 guard rest.first == "dev" else { throw UsageError("certs needs 'dev [--dir D]'") }
                 var directory = "./data/certs"

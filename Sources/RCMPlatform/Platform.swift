@@ -35,6 +35,8 @@ public final class Platform: Sendable {
     /// The audit trail of this process's requests (its own database, `audit`).
     public let audit: AuditLog
     let relays: [OutboxRelay]
+    /// Set when events travel through RabbitMQ (BrokerWiring.swift).
+    let broker: BrokerWiring?
     /// Timed work of the hosted services (eligibility of coming appointments, ...).
     let jobs: JobRunner
     let server: HTTPServer
@@ -51,6 +53,7 @@ public final class Platform: Sendable {
 
         let directory = ServiceDirectory()
         let transport = InProcessTransport()
+        let broker = try BrokerWiring.make(configuration)
         var databases: [String: any Database] = [:]
         var services: [String: any PlatformService] = [:]
         var relays: [OutboxRelay] = []
@@ -70,10 +73,13 @@ public final class Platform: Sendable {
                     database: database, outbox: outbox, services: directory, currency: configuration.currency,
                     logger: Logger(label: type.name), keys: keys, tokens: tokens, fields: fields, audit: audit))
             service.registerRoutes(router)
-            if let consumer = service.consumer { transport.register(consumer) }
+            if let consumer = service.consumer {
+                transport.register(consumer)
+                broker?.add(consumer)
+            }
             databases[type.name] = database
             services[type.name] = service
-            relays.append(OutboxRelay(outbox: outbox, transport: transport))
+            relays.append(OutboxRelay(outbox: outbox, transport: broker?.transport ?? transport))
         }
         Platform.registerOperations(router, databases: databases, audit: audit)
         // Metrics of this platform (requests, gauges read from its databases) and of the process
@@ -122,6 +128,7 @@ public final class Platform: Sendable {
         self.databases = databases
         self.services = services
         self.relays = relays
+        self.broker = broker
         self.jobs = JobRunner(jobs: services.values.flatMap(\.jobs))
         if let endpoint = configuration.traceEndpoint {
             Tracing.configure(
@@ -178,6 +185,7 @@ public final class Platform: Sendable {
             logger.warning("event delivery is off (RCM_EVENT_DELIVERY); events wait in the outboxes")
             return
         }
+        broker?.start()
         relays.forEach { $0.start() }
         jobs.start()
     }
@@ -189,6 +197,7 @@ public final class Platform: Sendable {
 
     /// Delivers everything due now, synchronously, until nothing moves (tests and `rcm` tools).
     public func drainEvents(maxRounds: Int = 50) throws {
+        if let broker { return try broker.drain(relays: relays, databases: databases, maxRounds: maxRounds) }
         for _ in 0..<maxRounds {
             var moved = 0
             for relay in relays { moved += try relay.relayOnce() }
@@ -216,6 +225,7 @@ public final class Platform: Sendable {
         server.shutdown()
         jobs.stop()
         relays.forEach { $0.stop() }
+        broker?.stop()
         do {
             try audit.checkpoint()
         } catch {

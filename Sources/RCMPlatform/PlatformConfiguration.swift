@@ -16,6 +16,12 @@ public struct PlatformConfiguration: Sendable {
     /// When false, events stay in the outboxes until a process with delivery on starts
     /// (`RCM_EVENT_DELIVERY=off`; for maintenance windows and crash tests).
     public var eventDelivery = true
+    /// How events travel between services (`RCM_EVENT_TRANSPORT`): in-process (the default) or
+    /// through RabbitMQ at `amqpURL` (`RCM_AMQP_URL`), with exchange and queue names under
+    /// `amqpNamespace` (`RCM_AMQP_NAMESPACE`, default `rcm`: `rcm.events`, `rcm.claim`, ...).
+    public var eventTransport = EventTransportKind.inProcess
+    public var amqpURL = "amqp://guest:guest@127.0.0.1:5672/"
+    public var amqpNamespace = "rcm"
     public var demo = false
     /// The services this process hosts; all six when nil.
     public var services: [String]?
@@ -54,6 +60,17 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_EVENT_DELIVERY"] {
             configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased())
         }
+        if let value = environment["RCM_EVENT_TRANSPORT"], !value.isEmpty {
+            guard let kind = EventTransportKind(name: value) else {
+                throw UsageError("RCM_EVENT_TRANSPORT must be in-process or rabbitmq")
+            }
+            configuration.eventTransport = kind
+        }
+        if let value = environment["RCM_AMQP_URL"], !value.isEmpty {
+            guard value.hasPrefix("amqp://") else { throw UsageError("RCM_AMQP_URL must be an amqp:// URL") }
+            configuration.amqpURL = value
+        }
+        if let value = environment["RCM_AMQP_NAMESPACE"], !value.isEmpty { configuration.amqpNamespace = value }
         if let value = environment["RCM_DEMO"] {
             configuration.demo = ["1", "true", "yes"].contains(value.lowercased())
         }
@@ -118,6 +135,20 @@ public struct PlatformConfiguration: Sendable {
     static func parsePort(_ text: String, _ name: String) throws -> UInt16 {
         guard let port = UInt16(text) else { throw UsageError("\(name) must be a port number (0-65535)") }
         return port
+    }
+}
+
+/// How events travel from outboxes to consuming services.
+public enum EventTransportKind: String, Sendable {
+    case inProcess = "in-process"
+    case rabbitmq
+
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "in-process", "inprocess", "embedded": self = .inProcess
+        case "rabbitmq", "amqp": self = .rabbitmq
+        default: return nil
+        }
     }
 }
 

@@ -24,9 +24,16 @@ final class TestPlatform: Sendable {
     init(
         demo: Bool = true, deliverInBackground: Bool = false, services: [String]? = nil,
         serviceURLs: [String: URL] = [:], keysDirectory: String? = nil, rateLimit: Int = 0,
+        transport: EventTransportKind? = nil,
         configure: (inout PlatformConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = PlatformConfiguration()
+        if (transport ?? TestPlatform.defaultTransport) == .rabbitmq {
+            // Events through the test broker, with exchange and queue names of this platform's own.
+            configuration.eventTransport = .rabbitmq
+            configuration.amqpURL = try TestPlatform.amqpURL()
+            configuration.amqpNamespace = "t" + UUID().uuidString.prefix(8).lowercased()
+        }
         configuration.keysDirectoryOverride = keysDirectory
         configuration.rateLimitPerSecond = rateLimit
         configuration.services = services
@@ -46,8 +53,30 @@ final class TestPlatform: Sendable {
         if deliverInBackground { platform.startEventDelivery() }
     }
 
+    /// `RCM_TEST_EVENT_TRANSPORT=rabbitmq` runs every platform test with events through RabbitMQ.
+    static var defaultTransport: EventTransportKind {
+        ProcessInfo.processInfo.environment["RCM_TEST_EVENT_TRANSPORT"].flatMap(EventTransportKind.init(name:))
+            ?? .inProcess
+    }
+
+    struct BrokerNotConfigured: Error, CustomStringConvertible {
+        let description =
+            "RCM_TEST_AMQP_URL is not set: start a node with `bash scripts/rabbitmq.sh start` and export "
+            + "RCM_TEST_AMQP_URL=$(bash scripts/rabbitmq.sh url), or set RCM_SKIP_BROKER_TESTS=1 to skip the broker tests"
+    }
+
+    static func amqpURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["RCM_TEST_AMQP_URL"], !url.isEmpty else {
+            throw BrokerNotConfigured()
+        }
+        return url
+    }
+
+    static var brokerTestsSkipped: Bool { ProcessInfo.processInfo.environment["RCM_SKIP_BROKER_TESTS"] == "1" }
+
     deinit {
         platform.shutdown()
+        platform.broker?.deleteTopology()
         try? FileManager.default.removeItem(atPath: configuration.dataDirectory)
     }
 
