@@ -21,7 +21,7 @@ RCM_TOKEN=$(curl -fsSk -X POST "$GATEWAY/api/auth/login" -H 'Content-Type: appli
 [[ -n $RCM_TOKEN ]] || { echo "login failed" >&2; exit 1; }
 export RCM_TOKEN
 
-PG_BIN=$(dirname "$(dpkg -L postgresql-15 | grep '/bin/pgbench$' | head -n 1)")
+PG_BIN=$(dirname "$(dpkg -L postgresql-15 | grep '/bin/initdb$' | head -n 1)")
 PGB=("$PG_BIN/pgbench" -h 127.0.0.1 -p 55433 -U postgres)
 "$PG_BIN/psql" -h 127.0.0.1 -p 55433 -U postgres -tAq -c "SELECT 1 FROM pg_database WHERE datname = 'pgbench'" | grep -q 1 ||
     "$PG_BIN/psql" -h 127.0.0.1 -p 55433 -U postgres -q -c "CREATE DATABASE pgbench"

@@ -49,6 +49,7 @@ public enum RCMCommand {
           RCM_KEYS_DIR         token-signing keys (default <data-dir>/keys)
           RCM_<SERVICE>_URL    where a service this process does not host answers (e.g. RCM_PATIENT_URL)
           RCM_<NAME>_FILE      any RCM_<NAME> read from a file instead (Docker and Kubernetes secrets)
+          RCM_INSTANCE_ID      names one of several instances of a service on one database (its own audit chain)
           RCM_LOG_LEVEL        debug, info (default), warning or error
           RCM_OTLP_ENDPOINT    export spans over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318/v1/traces
           RCM_TRACE_SAMPLE_RATIO  share of new traces exported, 0 (default) to 1; a caller's traceparent decides its own
@@ -228,7 +229,7 @@ public enum RCMCommand {
             print(usage)
             return 0
         }
-        let database = try Platform.openDatabase(configuration, service: "audit")
+        let database = try Platform.openDatabase(configuration, service: configuration.auditDatabaseName)
         defer { database.close() }
         let log = try AuditLog(database: database, keys: try KeyStore(directory: configuration.keysDirectory))
         let result = try log.verify()

@@ -61,7 +61,7 @@ public final class Platform: Sendable {
         let keys = try KeyStore(directory: configuration.keysDirectory)
         let fields = try FieldEncryption(file: configuration.keysDirectory + "/data-keys.json")
         let tokens = TokenSettings()
-        let auditDatabase = try Platform.openDatabase(configuration, service: "audit")
+        let auditDatabase = try Platform.openDatabase(configuration, service: configuration.auditDatabaseName)
         let audit = try AuditLog(database: auditDatabase, keys: keys)
         databases["audit"] = auditDatabase
         for type in hosted {

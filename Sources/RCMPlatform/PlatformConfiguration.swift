@@ -37,6 +37,13 @@ public struct PlatformConfiguration: Sendable {
     public var rateLimitPerSecond = 50
     public var tlsKeyFile: String?
     public var tlsCertificateFile: String?
+    /// Names this process among several instances of the same services on one database: each
+    /// instance keeps its own audit hash chain (`audit_<instance>`), since a chain has one writer.
+    public var instanceId: String?
+    /// The database (SQLite file or PostgreSQL schema) of this process's audit trail.
+    public var auditDatabaseName: String {
+        instanceId.map { "audit_" + $0.replacingOccurrences(of: "-", with: "_") } ?? "audit"
+    }
     /// OTLP/HTTP endpoint for spans (`http://collector:4318/v1/traces`); none: no export.
     public var traceEndpoint: URL?
     /// Share of new traces that are sampled (a caller's `traceparent` decision is kept).
@@ -94,6 +101,11 @@ public struct PlatformConfiguration: Sendable {
             configuration.rateLimitPerSecond = rate
         }
         if let value = environment["RCM_TLS_KEY"], !value.isEmpty { configuration.tlsKeyFile = value }
+        if let value = environment["RCM_INSTANCE_ID"], !value.isEmpty {
+            guard value.count <= 40, value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
+            else { throw UsageError("RCM_INSTANCE_ID must be 1 to 40 lower-case letters, digits or '-'") }
+            configuration.instanceId = value
+        }
         if let value = environment["RCM_OTLP_ENDPOINT"], !value.isEmpty {
             guard let url = URL(string: value), url.scheme == "http" || url.scheme == "https" else {
                 throw UsageError("RCM_OTLP_ENDPOINT must be an http(s) URL such as http://127.0.0.1:4318/v1/traces")

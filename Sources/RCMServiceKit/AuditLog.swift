@@ -47,9 +47,14 @@ public final class AuditLog: @unchecked Sendable {
     /// The last entry chained (committed or pending), and the last one committed.
     private var head: (seq: Int64, hash: String)
     private var committed: (seq: Int64, hash: String)
-    /// Set when a write fails: the log then refuses everything (fail closed: what cannot be
-    /// audited is not done) until the process restarts and reloads the committed head.
-    private var broken = false
+    /// Goes up by one when a write fails. The requests whose entries were in the failed batch
+    /// (or chained after it) are refused — fail closed: what cannot be audited is not done — and
+    /// the chain continues from the last committed entry, so a database that blips (a restart, a
+    /// failover) costs the requests of that moment, not the process.
+    private var generation = 0
+    /// After a failed write the database may or may not hold the batch (a commit whose answer was
+    /// lost): the chain's head is read back from it before the next entry.
+    private var headUncertain = false
 
     public static let migrations = [
         Migration(
@@ -100,7 +105,21 @@ public final class AuditLog: @unchecked Sendable {
     ) throws {
         condition.lock()
         defer { condition.unlock() }
-        if broken { throw WriteFailed() }
+        if headUncertain {
+            let stored: (seq: Int64, hash: String)
+            do {
+                let last = try database.read { connection in
+                    try connection.queryFirst("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                }
+                stored = try last.map { (try $0.int64("seq"), try $0.string("hash")) } ?? (0, AuditLog.genesis)
+            } catch {
+                throw WriteFailed()  // still unreachable: refuse, as before
+            }
+            head = stored
+            committed = stored
+            headUncertain = false
+        }
+        let mine = generation
         var entry = AuditEntry(
             seq: head.seq + 1, occurredAt: Timestamp.now(), organizationId: organizationId, actor: actor,
             action: action, resourceType: resourceType, resourceId: resourceId, outcome: outcome,
@@ -110,14 +129,14 @@ public final class AuditLog: @unchecked Sendable {
         pending.append(Pending(entry: entry, checkpoint: checkpoint))
         head = (entry.seq, entry.hash)
         if deferred { return }
-        try waitForCommit(upTo: entry.seq)
+        try waitForCommit(upTo: entry.seq, generation: mine)
     }
 
     /// Waits until everything up to `seq` is committed, writing the pending batch when no one else is.
     /// Called with the condition's lock held.
-    private func waitForCommit(upTo mine: Int64) throws {
+    private func waitForCommit(upTo mine: Int64, generation expected: Int) throws {
         while committed.seq < mine {
-            if broken { throw WriteFailed() }
+            if generation != expected { throw WriteFailed() }
             if writing {
                 condition.wait()
                 continue
@@ -133,8 +152,12 @@ public final class AuditLog: @unchecked Sendable {
                 if succeeded {
                     committed = (last.seq, last.hash)
                 } else {
-                    broken = true
+                    // Everything chained after the last commit is dropped: the failed batch and
+                    // what was appended while it was being written.
+                    generation += 1
                     pending = []
+                    head = committed
+                    headUncertain = true
                 }
             }
             condition.broadcast()
@@ -169,7 +192,7 @@ public final class AuditLog: @unchecked Sendable {
     public func checkpoint() throws {
         condition.lock()
         defer { condition.unlock() }
-        try waitForCommit(upTo: head.seq)
+        try waitForCommit(upTo: head.seq, generation: generation)
         let current = committed
         guard current.seq > 0 else { return }
         let exists = try database.read {

@@ -27,10 +27,15 @@ public struct Migration: Sendable {
 public enum Migrator {
     @discardableResult
     public static func migrate(_ database: any Database, _ migrations: [Migration]) throws -> [Int] {
-        _ = try database.write { connection in
-            try connection.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
+        do {
+            _ = try database.write { connection in
+                try connection.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+            }
+        } catch let error as DatabaseError where error.kind == .uniqueViolation {
+            // Two instances starting together: the other one's CREATE won (PostgreSQL's IF NOT
+            // EXISTS races on its catalog); the table is there.
         }
         let applied = try database.read { connection in
             Set(try connection.query("SELECT version FROM schema_migrations").map { try $0.int("version") })

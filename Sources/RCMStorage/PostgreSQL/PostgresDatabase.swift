@@ -18,7 +18,12 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         self.schema = schema
         self.maxConnections = maxConnections
         let first = try PostgresConnection(conninfo: url, schema: nil)
-        try first.run("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"")
+        do {
+            try first.run("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"")
+        } catch let error as DatabaseError where error.kind == .uniqueViolation {
+            // Another instance of the service created it at the same moment (IF NOT EXISTS is
+            // not atomic in PostgreSQL): it exists, which is all that was asked.
+        }
         try first.use(schema: schema)
         idle.append(first)
         total = 1
