@@ -45,8 +45,10 @@ final class BrokerWiring: Sendable {
             ])
     }
 
+    /// Stops the consumers and closes the publishers' connections (the relays have stopped).
     func stop() {
         consumers.withLock { $0 }.forEach { $0.stop() }
+        transport.close()
     }
 
     /// `Platform.drainEvents` through the broker: relay what is due, then wait until the hosted
