@@ -98,6 +98,22 @@ struct RabbitMQBrokerTests {
         #expect(try JSON.decode(EventEnvelope.self, from: message.body) == event)
     }
 
+    @Test("a message no queue takes comes back (mandatory) and is reported as failed, not delivered")
+    func unroutable() throws {
+        let settings = try Broker.settings()
+        defer { try? RabbitMQTopology.delete(settings: settings, subscribers: ["gone"]) }
+        let publisher = try Publisher(settings: settings, subscriber: "gone")
+        let first = try publisher.publish(1)
+        #expect(try publisher.transport.deliver(first, to: "gone").isEmpty)
+        // The queue disappears behind the publisher's back (its connection declared it already).
+        let other = try AMQPConnection(settings: settings, heartbeat: 0)
+        try other.deleteQueue(settings.queue(for: "gone"))
+        let second = try publisher.publish(2)
+        let failures = try publisher.transport.deliver(second, to: "gone")
+        #expect(Set(failures.keys) == Set(second.map(\.id)))
+        #expect(failures.values.allSatisfy { $0.hasPrefix("unroutable") })
+    }
+
     @Test("a consumer that dies before acknowledging: the messages come back and each has one effect")
     func crashBeforeAck() throws {
         let settings = try Broker.settings()
