@@ -3,6 +3,22 @@ import RCMCore
 import RCMEvents
 import Synchronization
 
+enum RabbitMQMetrics {
+    static func describe() {
+        let metrics = Metrics.shared
+        metrics.describe(
+            "rcm_broker_confirm_seconds", type: "histogram",
+            "Publishing one batch to RabbitMQ until its last publisher confirm, by subscriber.")
+        metrics.describe(
+            "rcm_broker_consumed_total", type: "counter", "Events processed from RabbitMQ and acknowledged.")
+        metrics.describe(
+            "rcm_broker_requeued_total", type: "counter", "Events whose processing failed, nacked back to the queue.")
+        metrics.describe(
+            "rcm_broker_connection_failures_total", type: "counter",
+            "Broker connections lost or refused (publishers and consumers reconnect with backoff).")
+    }
+}
+
 /// Feeds one service's `EventConsumer` from its queue: manual acknowledgements with a prefetch,
 /// each batch of deliveries applied through the consumer's inbox (effect and inbox record in one
 /// transaction), and acknowledged only after that transaction committed. An event whose
@@ -25,6 +41,7 @@ public final class RabbitMQConsumer: Sendable {
         self.consumer = consumer
         self.settings = settings
         self.logger = Logger(label: "rabbitmq.consumer.\(consumer.name)")
+        RabbitMQMetrics.describe()
     }
 
     /// Events this instance acknowledged after processing (duplicates included).
@@ -78,6 +95,7 @@ public final class RabbitMQConsumer: Sendable {
                 }
             } catch {
                 connected.store(false, ordering: .relaxed)
+                Metrics.shared.increment("rcm_broker_connection_failures_total", [("role", "consumer")])
                 failures += 1
                 let delay = settings.backoff(afterFailures: failures)
                 logger.warning(
@@ -147,6 +165,10 @@ public final class RabbitMQConsumer: Sendable {
         }
         let done = events.count - failures.count
         processedCount.add(done, ordering: .relaxed)
+        if !failures.isEmpty {
+            Metrics.shared.increment(
+                "rcm_broker_requeued_total", [("subscriber", consumer.name)], by: Double(failures.count))
+        }
         Metrics.shared.increment("rcm_broker_consumed_total", [("subscriber", consumer.name)], by: Double(done))
         return !failures.isEmpty
     }

@@ -26,6 +26,7 @@ public final class RabbitMQTransport: EventTransport {
     public init(settings: RabbitMQSettings, confirmObserver: (@Sendable ([Double]) -> Void)? = nil) {
         self.settings = settings
         self.confirmObserver = confirmObserver
+        RabbitMQMetrics.describe()
     }
 
     public func deliver(_ events: [EventEnvelope], to subscriber: String) throws -> [String: String] {
@@ -195,6 +196,7 @@ public final class RabbitMQTransport: EventTransport {
 
         func drop(after error: any Error) {
             current = nil
+            Metrics.shared.increment("rcm_broker_connection_failures_total", [("role", "publisher")])
             failures += 1
             let delay = settings.backoff(afterFailures: failures)
             notBefore = Date().addingTimeInterval(delay)
