@@ -213,6 +213,28 @@ struct RabbitMQBrokerTests {
         #expect(dead?.body == Array("not json".utf8))
     }
 
+    @Test("while the consumer's database is down, deliveries are held, not spent toward the dead letters")
+    func databaseDown() throws {
+        var settings = try Broker.settings()
+        settings.deliveryLimit = 3
+        defer { try? RabbitMQTopology.delete(settings: settings, subscribers: ["counter"]) }
+        let publisher = try Publisher(settings: settings)
+        try publisher.publish(5)
+        try publisher.drain()
+        let database = SwitchableDatabase(try RecordingConsumer.makeDatabase("counter"))
+        database.down.store(true, ordering: .relaxed)
+        let consumer = RecordingConsumer(database: database)
+        let rabbit = RabbitMQConsumer(consumer: consumer, settings: settings)
+        rabbit.start()
+        defer { rabbit.stop() }
+        // Nacked right away, three deliveries would take well under a second to dead-letter them.
+        Thread.sleep(forTimeInterval: 2)
+        database.down.store(false, ordering: .relaxed)
+        #expect(try Broker.eventually { try consumer.effectCount() == 5 })
+        let inspector = try AMQPConnection(settings: settings, heartbeat: 0)
+        #expect(try inspector.readyCount(of: settings.deadLetterQueue) == 0)
+    }
+
     @Test("the broker restarts while the relay publishes: rows stay pending until confirmed, nothing is lost")
     func brokerRestart() throws {
         let settings = try Broker.settings()
