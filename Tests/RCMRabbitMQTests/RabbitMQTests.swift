@@ -114,6 +114,30 @@ struct RabbitMQBrokerTests {
         #expect(failures.values.allSatisfy { $0.hasPrefix("unroutable") })
     }
 
+    @Test("confirms that do not come (publishing blocked by a memory alarm) fail the batch; the next call reconnects")
+    func confirmTimeout() throws {
+        var settings = try Broker.settings()
+        settings.confirmTimeout = 1
+        defer { try? RabbitMQTopology.delete(settings: settings, subscribers: ["counter"]) }
+        let publisher = try Publisher(settings: settings)
+        #expect(try publisher.transport.deliver(try publisher.publish(1), to: "counter").isEmpty)
+        let blocked = try publisher.publish(3)
+        // A watermark of 0 sets the memory alarm off at once: the broker stops reading publishers.
+        try Broker.control("set_vm_memory_high_watermark", "0")
+        let failures: [String: String]
+        do {
+            failures = try publisher.transport.deliver(blocked, to: "counter")
+        } catch {
+            try? Broker.control("set_vm_memory_high_watermark", "0.4")
+            throw error
+        }
+        try Broker.control("set_vm_memory_high_watermark", "0.4")
+        #expect(Set(failures.keys) == Set(blocked.map(\.id)))
+        #expect(failures.values.allSatisfy { $0.hasPrefix("no publisher confirm") })
+        Thread.sleep(forTimeInterval: 0.6)  // past the reconnect backoff
+        #expect(try publisher.transport.deliver(blocked, to: "counter").isEmpty)
+    }
+
     @Test("a consumer that dies before acknowledging: the messages come back and each has one effect")
     func crashBeforeAck() throws {
         let settings = try Broker.settings()
