@@ -45,8 +45,10 @@ final class BrokerWiring: Sendable {
             ])
     }
 
+    /// Stops the consumers and closes the publishers' connections (the relays have stopped).
     func stop() {
         consumers.withLock { $0 }.forEach { $0.stop() }
+        transport.close()
     }
 
     /// `Platform.drainEvents` through the broker: relay what is due, then wait until the hosted
@@ -99,9 +101,10 @@ final class BrokerWiring: Sendable {
         }
     }
 
-    /// Deletes this installation's queues and exchanges (tests clean up after themselves).
+    /// Deletes this installation's queues and exchanges (tests clean up after themselves): those of
+    /// every subscribing service, hosted here or not (a relay declares the queue it publishes to).
     func deleteTopology() {
-        let subscribers = consumers.withLock { $0 }.map(\.consumer.name)
+        let subscribers = Platform.serviceTypes.filter { !$0.subscribedTypes.isEmpty }.map { $0.name }
         try? RabbitMQTopology.delete(settings: settings, subscribers: subscribers)
     }
 }

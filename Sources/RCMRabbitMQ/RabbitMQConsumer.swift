@@ -3,6 +3,22 @@ import RCMCore
 import RCMEvents
 import Synchronization
 
+enum RabbitMQMetrics {
+    static func describe() {
+        let metrics = Metrics.shared
+        metrics.describe(
+            "rcm_broker_confirm_seconds", type: "histogram",
+            "Publishing one batch to RabbitMQ until its last publisher confirm, by subscriber.")
+        metrics.describe(
+            "rcm_broker_consumed_total", type: "counter", "Events processed from RabbitMQ and acknowledged.")
+        metrics.describe(
+            "rcm_broker_requeued_total", type: "counter", "Events whose processing failed, nacked back to the queue.")
+        metrics.describe(
+            "rcm_broker_connection_failures_total", type: "counter",
+            "Broker connections lost or refused (publishers and consumers reconnect with backoff).")
+    }
+}
+
 /// Feeds one service's `EventConsumer` from its queue: manual acknowledgements with a prefetch,
 /// each batch of deliveries applied through the consumer's inbox (effect and inbox record in one
 /// transaction), and acknowledged only after that transaction committed. An event whose
@@ -25,6 +41,7 @@ public final class RabbitMQConsumer: Sendable {
         self.consumer = consumer
         self.settings = settings
         self.logger = Logger(label: "rabbitmq.consumer.\(consumer.name)")
+        RabbitMQMetrics.describe()
     }
 
     /// Events this instance acknowledged after processing (duplicates included).
@@ -76,8 +93,11 @@ public final class RabbitMQConsumer: Sendable {
                     let failed = try handle(batch, on: link, failedBatches: failedBatches)
                     failedBatches = failed ? failedBatches + 1 : 0
                 }
+            } catch is Stopping {
+                // stop() while the database was down: the connection closes below, unacknowledged.
             } catch {
                 connected.store(false, ordering: .relaxed)
+                Metrics.shared.increment("rcm_broker_connection_failures_total", [("role", "consumer")])
                 failures += 1
                 let delay = settings.backoff(afterFailures: failures)
                 logger.warning(
@@ -107,6 +127,8 @@ public final class RabbitMQConsumer: Sendable {
         return batch
     }
 
+    private struct Stopping: Error {}
+
     /// Processes a batch through the inbox, then acks what committed; returns whether anything failed.
     private func handle(
         _ batch: [AMQPConnection.Delivery], on connection: AMQPConnection, failedBatches: Int
@@ -120,11 +142,23 @@ public final class RabbitMQConsumer: Sendable {
                 rejected.append(delivery.tag)
             }
         }
-        let failures = events.isEmpty ? [:] : Inbox.process(events.map(\.event), by: consumer)
+        var failures = events.isEmpty ? [:] : Inbox.process(events.map(\.event), by: consumer)
+        // While the consumer's database does not answer, the failures say nothing about the
+        // events: keep the deliveries and try again, rather than spend their delivery limit.
+        var pause = 0.1
+        while !failures.isEmpty, !consumer.database.ping() {
+            guard isRunning else { throw Stopping() }  // unacknowledged: the broker requeues them
+            logger.warning("database unavailable; holding deliveries", ["deliveries": String(failures.count)])
+            sleep(pause)
+            pause = min(5, pause * 2)
+            let retry = events.map(\.event).filter { failures[$0.id] != nil }
+            let again = Inbox.process(retry, by: consumer)
+            for event in retry { failures[event.id] = again[event.id] }
+        }
         // The inbox transaction has committed (or failed): only now acknowledge.
         if !failures.isEmpty {
             // Hold the failed deliveries a little before handing them back, so that a passing
-            // fault (a database restart) does not use up the delivery limit in milliseconds.
+            // fault does not use up the delivery limit in milliseconds.
             sleep(min(1.0, 0.05 * pow(2, Double(min(failedBatches, 10)))))
         }
         for tag in rejected {
@@ -147,6 +181,10 @@ public final class RabbitMQConsumer: Sendable {
         }
         let done = events.count - failures.count
         processedCount.add(done, ordering: .relaxed)
+        if !failures.isEmpty {
+            Metrics.shared.increment(
+                "rcm_broker_requeued_total", [("subscriber", consumer.name)], by: Double(failures.count))
+        }
         Metrics.shared.increment("rcm_broker_consumed_total", [("subscriber", consumer.name)], by: Double(done))
         return !failures.isEmpty
     }

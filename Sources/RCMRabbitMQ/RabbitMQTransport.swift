@@ -1,6 +1,7 @@
 import Foundation
 import RCMCore
 import RCMEvents
+import Synchronization
 
 /// Publishes outbox deliveries to RabbitMQ: each event to the topic exchange with routing key
 /// `<subscriber>.<type>`, persistent, with publisher confirms. `deliver` returns only after the
@@ -15,6 +16,8 @@ public final class RabbitMQTransport: EventTransport {
     public let settings: RabbitMQSettings
     private let key = "rcm.amqp.publisher." + UUID().uuidString
     private let logger = Logger(label: "rabbitmq.publisher")
+    /// Every thread's link, for `close()`.
+    private let links = Mutex<[Link]>([])
 
     /// Called after each delivery with the publish-to-confirm time of each confirmed message,
     /// in seconds (benchmarks).
@@ -23,6 +26,7 @@ public final class RabbitMQTransport: EventTransport {
     public init(settings: RabbitMQSettings, confirmObserver: (@Sendable ([Double]) -> Void)? = nil) {
         self.settings = settings
         self.confirmObserver = confirmObserver
+        RabbitMQMetrics.describe()
     }
 
     public func deliver(_ events: [EventEnvelope], to subscriber: String) throws -> [String: String] {
@@ -144,9 +148,10 @@ public final class RabbitMQTransport: EventTransport {
             headers: headers, body: try JSON.encode(event))
     }
 
-    /// Closes this thread's connection (the others close when their threads end).
-    public func closeThreadConnection() {
-        Thread.current.threadDictionary.removeObject(forKey: key)
+    /// Closes every thread's connection. Call only when no thread is delivering (after the relays
+    /// stopped); a later delivery connects again.
+    public func close() {
+        for link in links.withLock({ $0 }) { link.current = nil }
     }
 
     private func threadLink() -> Link {
@@ -154,11 +159,13 @@ public final class RabbitMQTransport: EventTransport {
         if let link = dictionary[key] as? Link { return link }
         let link = Link(settings: settings, logger: logger)
         dictionary[key] = link
+        links.withLock { $0.append(link) }
         return link
     }
 
-    /// One thread's connection and its reconnect backoff.
-    final class Link {
+    /// One thread's connection and its reconnect backoff. Used by that thread only (and by `close()`
+    /// once every thread is done).
+    final class Link: @unchecked Sendable {
         let settings: RabbitMQSettings
         let logger: Logger
         var current: AMQPConnection?
@@ -189,6 +196,7 @@ public final class RabbitMQTransport: EventTransport {
 
         func drop(after error: any Error) {
             current = nil
+            Metrics.shared.increment("rcm_broker_connection_failures_total", [("role", "publisher")])
             failures += 1
             let delay = settings.backoff(afterFailures: failures)
             notBefore = Date().addingTimeInterval(delay)

@@ -66,4 +66,51 @@ struct BrokerPlatformTests {
         #expect(decimal(summary["billed"]) == 650)
         #expect(decimal(summary["outstanding"]) == 0)
     }
+
+    @Test("billing in one platform, claim, payment and reporting in another: the events cross through the broker")
+    func splitAcrossProcesses() throws {
+        let namespace = "t" + UUID().uuidString.prefix(8).lowercased()
+        let owners = try TestPlatform(services: ["identity", "patient", "insurance"], transport: .rabbitmq)
+        let port = try owners.platform.serve()
+        let base = URL(string: "http://127.0.0.1:\(port)")!
+        let billing = try TestPlatform(
+            demo: false, services: ["billing"],
+            serviceURLs: ["patient": base, "insurance": base, "identity": base], transport: .rabbitmq,
+            amqpNamespace: namespace)
+        let downstream = try TestPlatform(
+            demo: false, deliverInBackground: true, services: ["claim", "payment", "reporting"],
+            transport: .rabbitmq, amqpNamespace: namespace)
+        let identityToken = [("Authorization", "Bearer " + owners.token)]
+        for (code, price) in [("OPD001", "400"), ("LAB025", "250")] {
+            let response = billing.request(
+                .PUT, "/api/billing/charge-items/loc_andheri/\(code)",
+                headers: identityToken + [("Content-Type", "application/json")],
+                body: #"{"description": "x", "price": \#(price)}"#)
+            #expect(response.status == 200)
+        }
+        let invoice = billing.post("/api/billing/generate", TestPlatform.specificationBody, headers: identityToken)
+        #expect(invoice.status == 201)
+        let id = try #require(invoice.object["id"] as? String)
+        // Billing's relay publishes to the claim, payment and reporting queues; nobody consumes
+        // them in the billing platform.
+        try billing.platform.drainEvents()
+        let deadline = Date().addingTimeInterval(20)
+        var claims: [[String: Any]] = []
+        var requests: [[String: Any]] = []
+        var timeline: [[String: Any]] = []
+        repeat {
+            claims = try downstream.json("/api/claims?invoiceId=\(id)")["items"] as? [[String: Any]] ?? []
+            requests =
+                try downstream.json("/api/payments?invoiceId=\(id)")["paymentRequests"] as? [[String: Any]] ?? []
+            timeline =
+                try downstream.json("/api/reporting/timeline?invoiceId=\(id)")["items"] as? [[String: Any]] ?? []
+            if claims.count == 1 && requests.count == 1 && timeline.count == 3 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        } while Date() < deadline
+        #expect(claims.count == 1)
+        #expect(decimal(claims.first?["expectedAmount"]) == 495)
+        #expect(requests.count == 1)
+        #expect(decimal(requests.first?["amount"]) == 155)
+        #expect(timeline.count == 3)
+    }
 }

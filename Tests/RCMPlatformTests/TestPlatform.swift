@@ -24,7 +24,7 @@ final class TestPlatform: Sendable {
     init(
         demo: Bool = true, deliverInBackground: Bool = false, services: [String]? = nil,
         serviceURLs: [String: URL] = [:], keysDirectory: String? = nil, rateLimit: Int = 0,
-        transport: EventTransportKind? = nil,
+        transport: EventTransportKind? = nil, amqpNamespace: String? = nil,
         configure: (inout PlatformConfiguration) -> Void = { _ in }
     ) throws {
         var configuration = PlatformConfiguration()
@@ -32,7 +32,7 @@ final class TestPlatform: Sendable {
             // Events through the test broker, with exchange and queue names of this platform's own.
             configuration.eventTransport = .rabbitmq
             configuration.amqpURL = try TestPlatform.amqpURL()
-            configuration.amqpNamespace = "t" + UUID().uuidString.prefix(8).lowercased()
+            configuration.amqpNamespace = amqpNamespace ?? "t" + UUID().uuidString.prefix(8).lowercased()
         }
         configuration.keysDirectoryOverride = keysDirectory
         configuration.rateLimitPerSecond = rateLimit

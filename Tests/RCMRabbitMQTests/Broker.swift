@@ -152,3 +152,30 @@ struct Publisher {
         while try relay.relayOnce() > 0 {}
     }
 }
+
+/// A database that can be switched off: reads and writes fail and `ping` says no.
+final class SwitchableDatabase: Database {
+    let inner: any Database
+    let down = Atomic<Bool>(false)
+
+    init(_ inner: any Database) { self.inner = inner }
+
+    var dialect: SQLDialect { inner.dialect }
+
+    private func check() throws {
+        if down.load(ordering: .relaxed) { throw DatabaseError(.connection, "switched off") }
+    }
+
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try check()
+        return try inner.read(body)
+    }
+
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try check()
+        return try inner.write(body)
+    }
+
+    func ping() -> Bool { !down.load(ordering: .relaxed) && inner.ping() }
+    func close() { inner.close() }
+}

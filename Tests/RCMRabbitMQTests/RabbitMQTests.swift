@@ -98,6 +98,46 @@ struct RabbitMQBrokerTests {
         #expect(try JSON.decode(EventEnvelope.self, from: message.body) == event)
     }
 
+    @Test("a message no queue takes comes back (mandatory) and is reported as failed, not delivered")
+    func unroutable() throws {
+        let settings = try Broker.settings()
+        defer { try? RabbitMQTopology.delete(settings: settings, subscribers: ["gone"]) }
+        let publisher = try Publisher(settings: settings, subscriber: "gone")
+        let first = try publisher.publish(1)
+        #expect(try publisher.transport.deliver(first, to: "gone").isEmpty)
+        // The queue disappears behind the publisher's back (its connection declared it already).
+        let other = try AMQPConnection(settings: settings, heartbeat: 0)
+        try other.deleteQueue(settings.queue(for: "gone"))
+        let second = try publisher.publish(2)
+        let failures = try publisher.transport.deliver(second, to: "gone")
+        #expect(Set(failures.keys) == Set(second.map(\.id)))
+        #expect(failures.values.allSatisfy { $0.hasPrefix("unroutable") })
+    }
+
+    @Test("confirms that do not come (publishing blocked by a memory alarm) fail the batch; the next call reconnects")
+    func confirmTimeout() throws {
+        var settings = try Broker.settings()
+        settings.confirmTimeout = 1
+        defer { try? RabbitMQTopology.delete(settings: settings, subscribers: ["counter"]) }
+        let publisher = try Publisher(settings: settings)
+        #expect(try publisher.transport.deliver(try publisher.publish(1), to: "counter").isEmpty)
+        let blocked = try publisher.publish(3)
+        // A watermark of 0 sets the memory alarm off at once: the broker stops reading publishers.
+        try Broker.control("set_vm_memory_high_watermark", "0")
+        let failures: [String: String]
+        do {
+            failures = try publisher.transport.deliver(blocked, to: "counter")
+        } catch {
+            try? Broker.control("set_vm_memory_high_watermark", "0.4")
+            throw error
+        }
+        try Broker.control("set_vm_memory_high_watermark", "0.4")
+        #expect(Set(failures.keys) == Set(blocked.map(\.id)))
+        #expect(failures.values.allSatisfy { $0.hasPrefix("no publisher confirm") })
+        Thread.sleep(forTimeInterval: 0.6)  // past the reconnect backoff
+        #expect(try publisher.transport.deliver(blocked, to: "counter").isEmpty)
+    }
+
     @Test("a consumer that dies before acknowledging: the messages come back and each has one effect")
     func crashBeforeAck() throws {
         let settings = try Broker.settings()
@@ -195,6 +235,28 @@ struct RabbitMQBrokerTests {
                 return dead != nil
             })
         #expect(dead?.body == Array("not json".utf8))
+    }
+
+    @Test("while the consumer's database is down, deliveries are held, not spent toward the dead letters")
+    func databaseDown() throws {
+        var settings = try Broker.settings()
+        settings.deliveryLimit = 3
+        defer { try? RabbitMQTopology.delete(settings: settings, subscribers: ["counter"]) }
+        let publisher = try Publisher(settings: settings)
+        try publisher.publish(5)
+        try publisher.drain()
+        let database = SwitchableDatabase(try RecordingConsumer.makeDatabase("counter"))
+        database.down.store(true, ordering: .relaxed)
+        let consumer = RecordingConsumer(database: database)
+        let rabbit = RabbitMQConsumer(consumer: consumer, settings: settings)
+        rabbit.start()
+        defer { rabbit.stop() }
+        // Nacked right away, three deliveries would take well under a second to dead-letter them.
+        Thread.sleep(forTimeInterval: 2)
+        database.down.store(false, ordering: .relaxed)
+        #expect(try Broker.eventually { try consumer.effectCount() == 5 })
+        let inspector = try AMQPConnection(settings: settings, heartbeat: 0)
+        #expect(try inspector.readyCount(of: settings.deadLetterQueue) == 0)
     }
 
     @Test("the broker restarts while the relay publishes: rows stay pending until confirmed, nothing is lost")
