@@ -7,7 +7,8 @@ let package = Package(
     name: "rcm",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "rcm", targets: ["rcm"])
+        .executable(name: "rcm", targets: ["rcm"]),
+        .executable(name: "rcm-scrub-bench", targets: ["rcm-scrub-bench"]),
     ],
     targets: [
         // C libraries from Debian.
@@ -28,6 +29,8 @@ let package = Package(
         .target(name: "RCMX12", dependencies: ["RCMCore"]),
         // Healthcare formats: FHIR R4 resources.
         .target(name: "RCMFHIR", dependencies: ["RCMCore"]),
+        // Claim scrubber: rule catalog (data) and checks (code), NCCI PTP/MUE importers, payer tables.
+        .target(name: "RCMScrubber", dependencies: ["RCMCore"], resources: [.copy("Resources")]),
 
         // Identity (users and tokens) and the six services.
         .target(name: "IdentityService", dependencies: ["RCMServiceKit"]),
@@ -47,6 +50,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "rcm", dependencies: ["RCMPlatform"]),
+        // Scrubber benchmark: synthetic claims with labelled errors, recall/precision, throughput.
+        .executableTarget(name: "rcm-scrub-bench", dependencies: ["RCMScrubber", "RCMCore"]),
 
         // Tests.
         .target(name: "RCMTestSupport", dependencies: ["RCMStorage"], path: "Tests/Support"),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),
         .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
         .testTarget(name: "RCMX12Tests", dependencies: ["RCMX12", "RCMCore"]),
+        .testTarget(name: "RCMScrubberTests", dependencies: ["RCMScrubber", "RCMCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,10 @@
+import Testing
+
+@testable import RCMScrubber
+
+@Suite("Rule catalog")
+struct CatalogTests {
+    @Test("bundled catalog loads") func bundled() {
+        #expect(!RuleCatalog.bundled.rules.isEmpty)
+    }
+}
