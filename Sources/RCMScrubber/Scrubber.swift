@@ -305,9 +305,10 @@ public struct Scrubber: Sendable {
             }
         }
 
-        // DUP-001: same code, same modifiers (in any order), same date of service.
+        // DUP-001: same code (in the same code system), same modifiers (in any order), same date of service.
         mutating func checkDuplicates() {
             struct Key: Hashable {
+                var system: String
                 var code: String
                 var modifiers: [String]
                 var date: CalendarDate
@@ -316,7 +317,8 @@ public struct Scrubber: Sendable {
             var first: [Key: Int] = [:]
             for (index, line) in claim.lines.enumerated() {
                 let key = Key(
-                    code: line.code.uppercased(), modifiers: line.modifiers.map { $0.uppercased() }.sorted(),
+                    system: line.codeSystem.lowercased(), code: line.code.uppercased(),
+                    modifiers: line.modifiers.map { $0.uppercased() }.sorted(),
                     date: date(of: line))
                 if let earlier = first[key] {
                     emit(
