@@ -37,9 +37,8 @@ public struct ScrubRule: Sendable, Codable, Hashable {
         guard message.contains("{") else { return message }
         var result = ""
         var rest = Substring(message)
-        while let open = rest.firstIndex(of: "{") {
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
             result += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}") else { break }
             let key = String(rest[rest.index(after: open)..<close])
             result += values[key] ?? "{\(key)}"
             rest = rest[rest.index(after: close)...]
