@@ -95,12 +95,24 @@ public struct NCCILoadReport: Sendable, Codable, Hashable {
 
 /// NCCI PTP and MUE edits, loaded from files in CMS's published layouts.
 public struct NCCIEdits: Sendable {
-    struct Pair: Hashable {
-        var column1: String
-        var column2: String
+    /// PTP rows packed small: a full quarterly practitioner table is over a million rows, and a
+    /// row of strings and dates costs several hundred bytes, a packed row about forty.
+    struct PackedRow: Sendable {
+        var effective: Int32  // yyyymmdd
+        var deletion: Int32  // yyyymmdd, 0 for none
+        var next: Int32  // index of the pair's next row, -1 at the end
+        var rationale: UInt16
+        var indicator: UInt8
+        var existedBefore1996: Bool
     }
 
-    var ptp: [Pair: [PTPEdit]] = [:]
+    /// First row index of each column 1/column 2 pair, keyed by the two codes packed in 60 bits.
+    var heads: [UInt64: Int32] = [:]
+    var rows: [PackedRow] = []
+    var rationales: [String] = []
+    var rationaleIndex: [String: UInt16] = [:]
+    /// Rows whose codes do not pack (not five letters or digits), only through `init(ptp:mue:)`.
+    var unpacked: [String: [PTPEdit]] = [:]
     public private(set) var mue: [String: MUEEdit] = [:]
     public private(set) var report = NCCILoadReport()
 
@@ -148,16 +160,9 @@ public struct NCCIEdits: Sendable {
 
     /// Adds the rows of a PTP file's text.
     public mutating func importPTP(_ data: Data, source: String) {
-        var rationales: [String: String] = [:]
         let counts = DelimitedText.read(data) { fields, line in
             switch Self.parsePTP(fields) {
-            case .success(var edit):
-                // Rationales repeat a few dozen texts over a million rows: keep one copy of each.
-                if let known = rationales[edit.rationale] {
-                    edit.rationale = known
-                } else {
-                    rationales[edit.rationale] = edit.rationale
-                }
+            case .success(let edit):
                 add(edit)
                 report.ptpRows += 1
             case .failure(let problem):
@@ -182,26 +187,108 @@ public struct NCCIEdits: Sendable {
     }
 
     mutating func add(_ edit: PTPEdit) {
-        ptp[Pair(column1: edit.column1, column2: edit.column2), default: []].append(edit)
+        guard let key = Self.key(edit.column1, edit.column2) else {
+            unpacked["\(edit.column1)|\(edit.column2)", default: []].append(edit)
+            return
+        }
+        let rationale: UInt16
+        if let known = rationaleIndex[edit.rationale] {
+            rationale = known
+        } else if rationales.count < Int(UInt16.max) {
+            rationale = UInt16(rationales.count)
+            rationaleIndex[edit.rationale] = rationale
+            rationales.append(edit.rationale)
+        } else {
+            rationale = UInt16.max  // more distinct rationales than CMS has ever used: not kept
+        }
+        let row = PackedRow(
+            effective: Self.number(edit.effectiveDate), deletion: edit.deletionDate.map(Self.number) ?? 0,
+            next: heads[key] ?? -1, rationale: rationale, indicator: UInt8(edit.modifierIndicator.rawValue),
+            existedBefore1996: edit.existedBefore1996)
+        heads[key] = Int32(rows.count)
+        rows.append(row)
     }
 
     /// Number of distinct column 1/column 2 pairs.
-    public var ptpPairCount: Int { ptp.count }
+    public var ptpPairCount: Int { heads.count + unpacked.count }
 
     /// The edit for the pair in this column order that is in force on `date`, the most restrictive
     /// (indicator 0 before 1) when rows overlap; nil when none applies.
     public func ptpEdit(column1: String, column2: String, on date: CalendarDate) -> PTPEdit? {
-        guard let rows = ptp[Pair(column1: column1, column2: column2)] else { return nil }
-        var found: PTPEdit?
-        for row in rows where row.isInEffect(on: date) {
-            if found == nil || row.modifierIndicator == .notAllowed { found = row }
+        guard let key = Self.key(column1, column2) else {
+            let rows = unpacked["\(column1)|\(column2)"] ?? []
+            return rows.first { $0.isInEffect(on: date) && $0.modifierIndicator == .notAllowed }
+                ?? rows.first { $0.isInEffect(on: date) }
         }
-        return found
+        guard var index = heads[key] else { return nil }
+        let day = Self.number(date)
+        var found: Int32 = -1
+        while index >= 0 {
+            let row = rows[Int(index)]
+            if row.indicator != 9, row.effective <= day, row.deletion == 0 || day <= row.deletion,
+                found < 0 || row.indicator == 0
+            {
+                found = index
+            }
+            index = row.next
+        }
+        return found < 0 ? nil : edit(column1, column2, rows[Int(found)])
     }
 
-    /// Every row for the pair, whatever its dates.
+    /// Every row for the pair, whatever its dates, in file order.
     public func ptpRows(column1: String, column2: String) -> [PTPEdit] {
-        ptp[Pair(column1: column1, column2: column2)] ?? []
+        guard let key = Self.key(column1, column2) else { return unpacked["\(column1)|\(column2)"] ?? [] }
+        var result: [PTPEdit] = []
+        var index = heads[key] ?? -1
+        while index >= 0 {
+            result.append(edit(column1, column2, rows[Int(index)]))
+            index = rows[Int(index)].next
+        }
+        return result.reversed()
+    }
+
+    private func edit(_ column1: String, _ column2: String, _ row: PackedRow) -> PTPEdit {
+        PTPEdit(
+            column1: column1.uppercased(), column2: column2.uppercased(), existedBefore1996: row.existedBefore1996,
+            effectiveDate: Self.date(row.effective), deletionDate: row.deletion == 0 ? nil : Self.date(row.deletion),
+            modifierIndicator: PTPModifierIndicator(rawValue: Int(row.indicator)) ?? .notAllowed,
+            rationale: Int(row.rationale) < rationales.count ? rationales[Int(row.rationale)] : "")
+    }
+
+    /// Two five-character codes (digits and upper- or lower-case letters) packed six bits a character.
+    static func key(_ column1: String, _ column2: String) -> UInt64? {
+        guard let one = pack(column1), let two = pack(column2) else { return nil }
+        return one << 30 | two
+    }
+
+    static func pack(_ code: String) -> UInt64? {
+        var value: UInt64 = 0
+        var count = 0
+        for byte in code.utf8 {
+            count += 1
+            guard count <= 5 else { return nil }
+            let digit: UInt8
+            switch byte {
+            case 48...57: digit = byte - 48 + 1
+            case 65...90: digit = byte - 65 + 11
+            case 97...122: digit = byte - 97 + 11
+            default: return nil
+            }
+            value = value << 6 | UInt64(digit)
+        }
+        return count == 5 ? value : nil
+    }
+
+    static func number(_ date: CalendarDate) -> Int32 { Int32(date.year * 10_000 + date.month * 100 + date.day) }
+
+    static func date(_ number: Int32) -> CalendarDate {
+        let value = Int(number)
+        func two(_ part: Int) -> String { part < 10 ? "0\(part)" : "\(part)" }
+        let year = String(value / 10_000)
+        return CalendarDate(
+            String(repeating: "0", count: max(0, 4 - year.count)) + year
+                + "-\(two(value / 100 % 100))-\(two(value % 100))")
+            ?? CalendarDate.distantPast
     }
 
     // MARK: Row parsing
