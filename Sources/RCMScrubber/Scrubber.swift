@@ -42,6 +42,12 @@ public struct Scrubber: Sendable {
         "79", "27", "59", "91", "XE", "XP", "XS", "XU",
     ]
 
+    /// The anatomic modifiers among them: they separate services only on different sites.
+    public static let anatomicModifiers: Set<String> = [
+        "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "LC", "LD", "LM", "LT",
+        "RC", "RI", "RT", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
+    ]
+
     /// CMS place-of-service codes (the POS code set, as of 2026).
     public static let placesOfService: Set<String> = [
         "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16", "17", "18",
@@ -352,8 +358,7 @@ public struct Scrubber: Sendable {
                             "NCCI-PTP", "/lines/\(two)/code",
                             values.merging(["detail": "no modifier allows the pair"]) { $1 })
                     case .allowed:
-                        let modifiers = (lineOne.modifiers + lineTwo.modifiers).map { $0.uppercased() }
-                        if !modifiers.contains(where: Scrubber.ncciAssociatedModifiers.contains) {
+                        if !Self.bypasses(lineOne, lineTwo) {
                             emit(
                                 "NCCI-PTP", "/lines/\(two)/code",
                                 values.merging([
@@ -366,6 +371,32 @@ public struct Scrubber: Sendable {
                     }
                 }
             }
+        }
+
+        /// Whether the pair's modifiers let an indicator-1 edit through: 59 or X{EPSU}, 24, 27, 58, 78,
+        /// 79 or 91 on either line; 25 or 57 on an evaluation and management line (992xx–994xx); an
+        /// anatomic modifier on one line that the other line does not carry (RT on both is one site).
+        static func bypasses(_ one: ScrubClaim.Line, _ two: ScrubClaim.Line) -> Bool {
+            let first = Set(one.modifiers.map { $0.uppercased() })
+            let second = Set(two.modifiers.map { $0.uppercased() })
+            for (modifiers, line, other) in [(first, one, second), (second, two, first)] {
+                for modifier in modifiers where Scrubber.ncciAssociatedModifiers.contains(modifier) {
+                    if Scrubber.anatomicModifiers.contains(modifier) {
+                        if !other.contains(modifier) { return true }
+                    } else if modifier == "25" || modifier == "57" {
+                        if isEvaluationAndManagement(line.code) { return true }
+                    } else {
+                        return true
+                    }
+                }
+            }
+            return false
+        }
+
+        static func isEvaluationAndManagement(_ code: String) -> Bool {
+            let bytes = Array(code.utf8)
+            return bytes.count == 5 && bytes[0] == 57 && bytes[1] == 57 && (50...52).contains(bytes[2])
+                && bytes[3...].allSatisfy { $0 >= 48 && $0 <= 57 }
         }
 
         static func isNationalCode(_ line: ScrubClaim.Line) -> Bool {

@@ -22,6 +22,8 @@ struct NCCITests {
                 deletionDate: F.date("2020-12-31"), modifierIndicator: .allowed),
             PTPEdit(
                 column1: "99214", column2: "94760", effectiveDate: F.date("2027-01-01"), modifierIndicator: .allowed),
+            PTPEdit(
+                column1: "99214", column2: "96372", effectiveDate: F.date("2020-01-01"), modifierIndicator: .allowed),
         ],
         mue: [
             MUEEdit(code: "36415", maxUnits: 2, adjudicationIndicator: .dateOfServiceClinical),
@@ -46,10 +48,17 @@ struct NCCITests {
     @Test("indicator 1: allowed with an NCCI-associated modifier on either line") func indicatorOne() {
         #expect(ptp([F.line("17000"), F.line("17110")]) == ["/lines/1/code"])
         #expect(ptp([F.line("17000"), F.line("17110", modifiers: ["GP", "QW"])]) == ["/lines/1/code"])
-        for modifier in ["59", "XE", "XS", "XP", "XU", "25", "91", "RT", "F2", "E1"] {
+        for modifier in ["59", "XE", "XS", "XP", "XU", "91", "79", "RT", "F2", "E1"] {
             #expect(ptp([F.line("17000"), F.line("17110", modifiers: [modifier])]).isEmpty, "\(modifier)")
         }
         #expect(ptp([F.line("17000", modifiers: ["59"]), F.line("17110")]).isEmpty)
+        // Anatomic modifiers separate only different sites.
+        #expect(ptp([F.line("17000", modifiers: ["RT"]), F.line("17110", modifiers: ["RT"])]) == ["/lines/1/code"])
+        #expect(ptp([F.line("17000", modifiers: ["RT"]), F.line("17110", modifiers: ["LT"])]).isEmpty)
+        // 25 and 57 count on an E/M line only.
+        #expect(ptp([F.line("17000", modifiers: ["25"]), F.line("17110")]) == ["/lines/1/code"])
+        #expect(ptp([F.line("99214", modifiers: ["25"]), F.line("96372")]).isEmpty)
+        #expect(ptp([F.line("99214"), F.line("96372", modifiers: ["25"])]) == ["/lines/1/code"])
         let message = Self.scrubber.scrub(F.claim(lines: [F.line("17000"), F.line("17110")])).findings.first?.message
         #expect(message?.contains("modifier indicator 1") == true)
     }
