@@ -31,7 +31,9 @@ public struct PayerTable: Sendable, Codable, Hashable {
     public var version: String
     /// Timely-filing limit for a payer not in the table: 365 days, Medicare's (42 CFR 424.44).
     public var defaultTimelyFilingDays: Int
-    public var payers: [PayerRules]
+    public var payers: [PayerRules] {
+        didSet { index = Self.index(payers) }
+    }
 
     public init(version: String, defaultTimelyFilingDays: Int = 365, payers: [PayerRules]) {
         self.version = version

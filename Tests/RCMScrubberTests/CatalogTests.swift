@@ -90,5 +90,8 @@ struct CatalogTests {
                     .utf8))
         #expect(custom.timelyFilingDays(for: "P1") == 120)
         #expect(custom.rules(for: "P1")?.requiresReferringNPI == true)
+        var edited = custom
+        edited.payers.append(PayerRules(payerId: "P2", name: "P two", timelyFilingDays: 30))
+        #expect(edited.timelyFilingDays(for: "p2") == 30)
     }
 }
