@@ -7,7 +7,8 @@ let package = Package(
     name: "rcm",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "rcm", targets: ["rcm"])
+        .executable(name: "rcm", targets: ["rcm"]),
+        .executable(name: "rcm-scrub-bench", targets: ["rcm-scrub-bench"]),
     ],
     targets: [
         // C libraries from Debian.
@@ -35,12 +36,14 @@ let package = Package(
         .target(
             name: "RCMCodes", dependencies: ["RCMCore"], exclude: ["README.md"],
             resources: [.copy("Resources/icd10cm-2026.tsv"), .copy("Resources/hcpcs-sample.txt")]),
+        // Claim scrubber: rule catalog (data) and checks (code), NCCI PTP/MUE importers, payer tables.
+        .target(name: "RCMScrubber", dependencies: ["RCMCore"], resources: [.copy("Resources")]),
 
         // Identity (users and tokens) and the six services.
         .target(name: "IdentityService", dependencies: ["RCMServiceKit"]),
         .target(name: "PatientService", dependencies: ["RCMServiceKit"]),
         .target(name: "InsuranceService", dependencies: ["RCMServiceKit", "RCMX12", "RCMFHIR"]),
-        .target(name: "BillingService", dependencies: ["RCMServiceKit", "RCMCodes"]),
+        .target(name: "BillingService", dependencies: ["RCMServiceKit", "RCMCodes", "RCMScrubber"]),
         .target(name: "ClaimService", dependencies: ["RCMServiceKit"]),
         .target(name: "PaymentService", dependencies: ["RCMServiceKit"]),
         .target(name: "ReportingService", dependencies: ["RCMServiceKit"]),
@@ -54,6 +57,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "rcm", dependencies: ["RCMPlatform"]),
+        // Scrubber benchmark: synthetic claims with labelled errors, recall/precision, throughput.
+        .executableTarget(name: "rcm-scrub-bench", dependencies: ["RCMScrubber", "RCMCore"]),
 
         // Tests.
         .target(name: "RCMTestSupport", dependencies: ["RCMStorage"], path: "Tests/Support"),
@@ -70,6 +75,7 @@ let package = Package(
         .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
         .testTarget(name: "RCMX12Tests", dependencies: ["RCMX12", "RCMCore"]),
         .testTarget(name: "RCMCodesTests", dependencies: ["RCMCodes", "RCMCore"]),
+        .testTarget(name: "RCMScrubberTests", dependencies: ["RCMScrubber", "RCMCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
