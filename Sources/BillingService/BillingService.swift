@@ -38,6 +38,7 @@ public struct BillingService: PlatformService {
             billing.post("/encounters/{id}/sign", signEncounter)
             billing.post("/encounters/{id}/amend", amendEncounter)
             billing.get("/encounters/{id}/charges", encounterCharges)
+            billing.post("/encounters/{id}/scrub", scrubEncounter)
             billing.post("/estimates", estimate)
             registerCodeRoutes(billing)
         }
@@ -132,7 +133,8 @@ public struct BillingService: PlatformService {
     /// Issues the invoice in one transaction with its `invoice.issued` event (idempotent by key).
     func issue(
         _ priced: [PricedLine], patientId: String, location: String, dateOfService: CalendarDate,
-        coverage: CoverageSummary?, encounterId: String?, request: HTTPRequest, context: RequestContext
+        coverage: CoverageSummary?, encounterId: String?, scrub: ScrubReport? = nil, request: HTTPRequest,
+        context: RequestContext
     ) throws -> HTTPResponse {
         try Idempotency.run(request, context: context, database: environment.database) { connection in
             if let encounterId {
@@ -151,9 +153,10 @@ public struct BillingService: PlatformService {
             }
             let taxes = try TaxRules.inForce(
                 codes: priced.map(\.code), on: dateOfService, organization: context.organizationId, in: connection)
-            let invoice = try makeInvoice(
+            var invoice = try makeInvoice(
                 priced, taxes: taxes, patientId: patientId, location: location, dateOfService: dateOfService,
                 coverage: coverage, context: context, connection: connection)
+            invoice.scrub = scrub
             try BillingStore.insert(invoice, encounterId: encounterId, in: connection)
             // One encoding serves as the response and as the event's payload.
             let body = try JSON.encode(invoice)

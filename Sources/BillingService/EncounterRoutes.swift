@@ -237,10 +237,13 @@ extension BillingService {
                     quantity: service.units, unitPrice: price.allowed ?? price.charge)
             }
         }
+        // The claim this invoice becomes is scrubbed first: with errors it waits in the claim
+        // service's work queue (held) instead of going to the payer.
+        let report = coverage == nil ? nil : try scrub(encounter, coverage: coverage, context: context)
         return try issue(
             priced, patientId: encounter.patientId, location: encounter.locationId,
-            dateOfService: encounter.dateOfService, coverage: coverage, encounterId: encounter.id, request: request,
-            context: context)
+            dateOfService: encounter.dateOfService, coverage: coverage, encounterId: encounter.id, scrub: report,
+            request: request, context: context)
     }
 }
 

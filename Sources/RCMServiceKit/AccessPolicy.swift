@@ -99,6 +99,7 @@ public enum AccessPolicy {
         "POST /api/billing/encounters/{id}/sign": [.admin, .clinician],
         "POST /api/billing/encounters/{id}/amend": [.admin, .clinician, .biller],
         "GET /api/billing/encounters/{id}/charges": [.admin, .clinician, .biller, .accountant],
+        "POST /api/billing/encounters/{id}/scrub": [.admin, .clinician, .biller],
         "POST /api/billing/estimates": [.admin, .frontDesk, .biller],
         "GET /api/billing/codes": [.admin, .frontDesk, .clinician, .biller],
         "GET /api/billing/codes/{system}/{code}": [.admin, .frontDesk, .clinician, .biller],

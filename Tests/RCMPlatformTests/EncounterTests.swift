@@ -249,4 +249,51 @@ struct EncounterTests {
             "/api/billing/estimates", #"{"patientId": "P10001", "services": [{"code": "NOPE"}]}"#)
         #expect((unknown.object["errors"] as? [[String: Any]])?.first?["pointer"] as? String == "/services/0/code")
     }
+
+    @Test("the scrubber holds a claim with errors in the work queue; a clean one goes on as a draft")
+    func scrubbing() throws {
+        let platform = try TestPlatform()
+        // P10001 is a woman: a male-only diagnosis (N40.0, benign prostatic hyperplasia) is a sex conflict.
+        let conflicted = try #require(
+            platform.post(
+                "/api/billing/encounters",
+                Self.visit.replacingOccurrences(of: #"["E11.9", "I10"]"#, with: #"["N40.0", "I10"]"#)
+            ).object["id"] as? String)
+        let onDemand = platform.post("/api/billing/encounters/\(conflicted)/scrub", "{}")
+        #expect(onDemand.status == 200, "\(onDemand.bodyText)")
+        #expect(onDemand.object["clean"] as? Bool == false)
+        let findings = onDemand.object["findings"] as? [[String: Any]] ?? []
+        #expect(findings.contains { $0["ruleId"] as? String == "SEX-001" && $0["path"] as? String == "/diagnoses/0" })
+        #expect(platform.post("/api/billing/encounters/\(conflicted)/sign", "{}").status == 200)
+        let held = platform.post("/api/billing/generate", #"{"encounterId": "\#(conflicted)"}"#)
+        #expect(held.status == 201)
+        #expect((held.object["scrub"] as? [String: Any])?["clean"] as? Bool == false)
+        try platform.platform.drainEvents()
+        let heldId = try #require(held.object["id"] as? String)
+        let claim = try #require(
+            (try platform.json("/api/claims?invoiceId=\(heldId)")["items"] as? [[String: Any]])?.first)
+        #expect(claim["status"] as? String == "held")
+        #expect((claim["findings"] as? [[String: Any]])?.contains { $0["ruleId"] as? String == "SEX-001" } == true)
+        let queue = try platform.json("/api/claims?status=held")["items"] as? [[String: Any]] ?? []
+        #expect(queue.map { $0["id"] as? String } == [claim["id"] as? String])
+        // Released by a biller who checked it: held → draft; it cannot be submitted straight from held.
+        let claimId = try #require(claim["id"] as? String)
+        #expect(
+            platform.post("/api/claims/\(claimId)/transitions", #"{"status": "submitted"}"#).status == 409)
+        #expect(
+            platform.post(
+                "/api/claims/\(claimId)/transitions",
+                #"{"status": "draft", "reason": "diagnosis confirmed by the doctor"}"#
+            ).status == 200)
+
+        // A clean encounter's claim goes on as a draft.
+        let clean = try #require(platform.post("/api/billing/encounters", Self.visit).object["id"] as? String)
+        #expect(platform.post("/api/billing/encounters/\(clean)/sign", "{}").status == 200)
+        let invoice = platform.post("/api/billing/generate", #"{"encounterId": "\#(clean)"}"#)
+        #expect((invoice.object["scrub"] as? [String: Any])?["clean"] as? Bool == true)
+        try platform.platform.drainEvents()
+        let invoiceId = try #require(invoice.object["id"] as? String)
+        let draft = (try platform.json("/api/claims?invoiceId=\(invoiceId)")["items"] as? [[String: Any]])?.first
+        #expect(draft?["status"] as? String == "draft")
+    }
 }

@@ -32,7 +32,8 @@ final class BlippingDatabase: Database, Sendable {
 struct AuditLogRecoveryTests {
     func record(_ log: AuditLog, _ n: Int) throws {
         try log.record(
-            organizationId: "org", actor: "usr_1", action: "GET /x", resourceType: "x", resourceId: "\(n)", outcome: 200,
+            organizationId: "org", actor: "usr_1", action: "GET /x", resourceType: "x", resourceId: "\(n)",
+            outcome: 200,
             ip: "127.0.0.1", userAgent: "test", requestId: "r\(n)")
     }
 
@@ -40,7 +41,8 @@ struct AuditLogRecoveryTests {
     func recovers() throws {
         let database = BlippingDatabase(try TestDatabases.make("audit"))
         defer { database.close() }
-        let keys = try KeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path)
+        let keys = try KeyStore(
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path)
         let log = try AuditLog(database: database, keys: keys, checkpointEvery: 3)
         try record(log, 1)
         try record(log, 2)
