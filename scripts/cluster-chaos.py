@@ -26,6 +26,16 @@ CONTEXT.verify_mode = ssl.CERT_NONE
 
 
 def call(base, method, path, token=None, body=None, headers=None, timeout=10):
+    """One request; a 429 from the gateway's rate limit waits and asks again."""
+    for _ in range(30):
+        status, answer = call_once(base, method, path, token, body, headers, timeout)
+        if status != 429:
+            return status, answer
+        time.sleep(1)
+    return status, answer
+
+
+def call_once(base, method, path, token=None, body=None, headers=None, timeout=10):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)
     request.add_header("Content-Type", "application/json")
@@ -121,20 +131,38 @@ def main():
             cursor = page.get("nextCursor")
             if not cursor:
                 return found
+    def claims_by_invoice():
+        counts, cursor = {}, None
+        while True:
+            path = "/api/claims?limit=200" + (f"&cursor={cursor}" if cursor else "")
+            status, page = call(args.gateway, "GET", path, token)
+            if status != 200:
+                return None
+            for item in page["items"]:
+                counts[item["invoiceId"]] = counts.get(item["invoiceId"], 0) + 1
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return counts
     lost = duplicated = 0
+    settled = {}  # invoice id -> payment requests seen once everything else was right
     for _ in range(120):
         invoices = collect() or {}
+        claims = claims_by_invoice() or {}
         problems = []
         for key, invoice_id in accepted.items():
             invoice = invoices.get(invoice_id)
             if invoice is None:
                 problems.append(("lost", key))
                 continue
-            status, claims = call(args.gateway, "GET", f"/api/claims?invoiceId={invoice_id}", token)
-            claim_count = len(claims["items"]) if status == 200 else -1
+            claim_count = claims.get(invoice_id, 0)
             expected_claims = 1 if invoice.get("coverage") else 0
-            status, payments = call(args.gateway, "GET", f"/api/payments?invoiceId={invoice_id}", token)
-            requests = len(payments.get("paymentRequests", [])) if status == 200 else -1
+            if invoice_id not in settled:
+                status, payments = call(args.gateway, "GET", f"/api/payments?invoiceId={invoice_id}", token)
+                requests = len(payments.get("paymentRequests", [])) if status == 200 else -1
+                if requests == 1:
+                    settled[invoice_id] = 1
+            else:
+                requests = settled[invoice_id]
             if claim_count > expected_claims or requests > 1:
                 problems.append(("duplicated", key))
             elif claim_count < expected_claims or requests < 1:
@@ -145,6 +173,12 @@ def main():
         if not any(kind == "pending" for kind, _ in problems) and billed == expected_total:
             break
         time.sleep(1)
+    # A last full pass: a payment request delivered twice would show now.
+    for key, invoice_id in accepted.items():
+        if invoice_id in settled:
+            status, payments = call(args.gateway, "GET", f"/api/payments?invoiceId={invoice_id}", token)
+            if status == 200 and len(payments.get("paymentRequests", [])) > 1:
+                problems.append(("duplicated", key))
     lost = sum(1 for kind, _ in problems if kind in ("lost", "pending"))
     duplicated = sum(1 for kind, _ in problems if kind == "duplicated")
     extra = len(invoices) - len(set(accepted.values()))  # invoices nobody was told about: duplicates
