@@ -13,6 +13,8 @@ public final class OutboxRelay: Sendable {
         public var baseBackoffMillis: Int64 = 100
         public var maxBackoffMillis: Int64 = 60_000
         public var idlePoll: TimeInterval = 0.25
+        /// How long a claimed batch is this relay's before another instance may take it.
+        public var leaseMillis: Int64 = 30_000
         /// After a partial batch, wait this long so the next one is fuller: fewer transactions and
         /// thread wake-ups per event under load, at the cost of this much latency per hop.
         public var coalesce: TimeInterval = 0.002
@@ -70,15 +72,34 @@ public final class OutboxRelay: Sendable {
     @discardableResult
     public func relayOnce() throws -> Int {
         let now = Outbox.nowMillis()
-        let due = try outbox.database.read { connection in
-            try connection.query(
-                """
-                SELECT d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
-                    e.location_id, e.correlation_id, e.source, e.payload
-                FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
-                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
-                ORDER BY d.event_seq LIMIT \(policy.batchSize)
-                """)
+        // Claim the batch: instances of one service share its outbox, so each takes rows the
+        // others have not locked (PostgreSQL's SKIP LOCKED; SQLite has one writer) and leases them
+        // by moving their next attempt past the time a delivery takes. A relay that dies holding a
+        // lease leaves its rows to be picked up when the lease ends.
+        let select: SQL = """
+            SELECT d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
+                e.location_id, e.correlation_id, e.source, e.payload
+            FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
+            WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+            ORDER BY d.event_seq LIMIT \(policy.batchSize)
+            """
+        let due: [Row]
+        if outbox.database.dialect == .postgres {
+            due = try outbox.database.write { connection -> [Row] in
+                let rows = try connection.query(select + " FOR UPDATE OF d SKIP LOCKED")
+                let leasedUntil = now + policy.leaseMillis
+                for row in rows {
+                    try connection.execute(
+                        """
+                        UPDATE outbox_deliveries SET next_attempt_at = \(leasedUntil)
+                        WHERE event_id = \(try row.string("id")) AND subscriber = \(try row.string("subscriber"))
+                        """)
+                }
+                return rows
+            }
+        } else {
+            // SQLite: one process owns the file, and its one relay needs no claim.
+            due = try outbox.database.read { try $0.query(select) }
         }
         guard !due.isEmpty else { return 0 }
         var bySubscriber: [String: [(EventEnvelope, Int)]] = [:]

@@ -110,9 +110,11 @@ struct OutboxRelayTests {
         let fixture = try Fixture()
         let event = try fixture.publish()
         try fixture.relay.relayOnce()
-        // As if the process died after the consumer committed but before the delivery was marked.
+        // As if the process died after the consumer committed but before the delivery was marked,
+        // and its claim on the row (the lease) then ran out.
         try fixture.source.write {
-            try $0.execute("UPDATE outbox_deliveries SET status = 'pending' WHERE event_id = \(event.id)")
+            try $0.execute(
+                "UPDATE outbox_deliveries SET status = 'pending', next_attempt_at = 0 WHERE event_id = \(event.id)")
         }
         try fixture.relay.relayOnce()
         #expect(try fixture.consumer.effectCount() == 1)
