@@ -115,7 +115,13 @@ def main(argv):
     if len(argv) > 1 and argv[1] == "--loopback":
         ports, prefix, listen, cert, key, out = argv[2:8]
         upstreams = {s: [f"127.0.0.1:{p}" for p in v] for s, v in json.loads(ports).items()}
-        open(out, "w").write(gateway(upstreams, listen, cert, key, prefix))
+        text = gateway(upstreams, listen, cert, key, prefix)
+        rate = os.environ.get("RCM_GATEWAY_API_RATE")  # the benchmark lifts the per-client limit
+        if rate:
+            assert rate.isdigit(), "RCM_GATEWAY_API_RATE is requests per second"
+            assert "zone=rcm_api:10m rate=200r/s" in text, "the template's API limit changed"
+            text = text.replace("zone=rcm_api:10m rate=200r/s", f"zone=rcm_api:10m rate={rate}r/s")
+        open(out, "w").write(text)
         return
     open(os.path.join(ROOT, "nginx/gateway.compose.conf"), "w").write(compose_gateway())
     open(os.path.join(ROOT, "k8s/rcm.yaml"), "w").write(kubernetes())

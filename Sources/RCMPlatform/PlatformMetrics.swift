@@ -1,3 +1,4 @@
+import ClaimService
 import Foundation
 import RCMCore
 import RCMHTTP
@@ -108,9 +109,14 @@ enum PlatformMetrics {
                             .init(
                                 "rcm_invoiced_amount", [], Double(try row?.int64("amount") ?? 0) / Double(Money.scale)))
                     case "claim":
+                        // Every status has a series, zero included, so graphs and alerts see it from the start.
+                        var counts = [String: Int64]()
                         for row in try connection.query("SELECT status, COUNT(*) AS n FROM claims GROUP BY status") {
-                            samples.append(
-                                .init("rcm_claims", [("status", try row.string("status"))], Double(try row.int64("n"))))
+                            counts[try row.string("status")] = try row.int64("n")
+                        }
+                        let known = ClaimStatus.allCases.map(\.rawValue)
+                        for status in known + counts.keys.filter({ !known.contains($0) }).sorted() {
+                            samples.append(.init("rcm_claims", [("status", status)], Double(counts[status] ?? 0)))
                         }
                     case "payment":
                         let count = try connection.queryFirst("SELECT COUNT(*) AS n FROM payments")?.int64("n") ?? 0

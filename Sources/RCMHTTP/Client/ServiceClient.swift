@@ -51,7 +51,8 @@ public struct InProcessServiceClient: ServiceClient {
     }
 }
 
-/// Calls another process over HTTP with `URLSession`; the calling server thread waits for the
+/// Calls another process over HTTP — plain `http` through `KeepAliveHTTPClient` (pooled keep-alive
+/// connections), `https` through `URLSession` — and the calling server thread waits for the
 /// answer. GETs (safe to repeat) are retried once with jitter when the target is unreachable or
 /// answers 502/503/504; a circuit breaker per target answers 503 at once after repeated failures.
 public struct RemoteServiceClient: ServiceClient {
@@ -87,9 +88,19 @@ public struct RemoteServiceClient: ServiceClient {
         let attempts = request.method == .GET ? 2 : 1
         for attempt in 1...attempts {
             do {
-                let response = try OutboundHTTP.send(
-                    method: request.method.rawValue, url: url.absoluteString,
-                    headers: request.headers.map { ($0.name, $0.value) }, body: request.body, timeout: timeout)
+                let headers = request.headers.map { ($0.name, $0.value) }
+                let response: HTTPResponse
+                if url.scheme == "http", let host = url.host {
+                    var target = components?.percentEncodedPath ?? request.path
+                    if let query = components?.percentEncodedQuery, !query.isEmpty { target += "?" + query }
+                    response = try KeepAliveHTTPClient.shared.send(
+                        method: request.method.rawValue, host: host, port: UInt16(url.port ?? 80), target: target,
+                        headers: headers, body: request.body, timeout: timeout)
+                } else {
+                    response = try OutboundHTTP.send(
+                        method: request.method.rawValue, url: url.absoluteString, headers: headers, body: request.body,
+                        timeout: timeout)
+                }
                 if [502, 503, 504].contains(response.status) {
                     breaker.recordFailure(target)
                     if attempt < attempts {
