@@ -86,21 +86,24 @@ public struct BillingService: PlatformService {
         let coverage = try activeCoverage(patientId, on: dateOfService, context)
         // The charge of a line is the fee schedule's in force on the date of service (the payer's
         // contracted amount when it has one), unless the request names a cost.
-        let priced = try environment.database.read { connection in
-            try services.enumerated().map { index, service -> PricedLine in
-                let code = service.code ?? ""
-                let price = try FeeSchedule.price(
-                    code: code, modifiers: [], payerId: coverage?.payerId, location: location, date: dateOfService,
-                    organization: context.organizationId, in: connection)
-                guard let price else {
-                    throw Problem.invalid(
-                        pointer: "/services/\(index)/code",
-                        "\(code) has no price in the fee schedule of location \(location) on \(dateOfService)")
-                }
-                return PricedLine(
-                    code: code, description: service.description ?? price.description, quantity: service.quantity ?? 1,
-                    unitPrice: service.cost ?? price.allowed ?? price.charge)
+        // One statement for every line's prices (a snapshot by itself).
+        let entries = try environment.database.statement(
+            FeeSchedule.entriesInForce(
+                codes: Array(Set(services.map { $0.code ?? "" })), location: location, date: dateOfService,
+                organization: context.organizationId)
+        ).map(FeeSchedule.entry(from:))
+        let priced = try services.enumerated().map { index, service -> PricedLine in
+            let code = service.code ?? ""
+            let price = FeeSchedule.price(
+                code: code, modifiers: [], payerId: coverage?.payerId, location: location, from: entries)
+            guard let price else {
+                throw Problem.invalid(
+                    pointer: "/services/\(index)/code",
+                    "\(code) has no price in the fee schedule of location \(location) on \(dateOfService)")
             }
+            return PricedLine(
+                code: code, description: service.description ?? price.description, quantity: service.quantity ?? 1,
+                unitPrice: service.cost ?? price.allowed ?? price.charge)
         }
         return try issue(
             priced, patientId: patientId, location: location, dateOfService: dateOfService, coverage: coverage,

@@ -40,13 +40,27 @@ enum FeeSchedule {
         organization: String, in connection: any SQLConnection
     ) throws -> LinePrice? {
         let rows = try connection.query(
-            """
-            SELECT * FROM fee_schedule WHERE organization_id = \(organization) AND location_id = \(location)
-                AND code = \(code) AND effective_from <= \(date)
-                AND (effective_to IS NULL OR effective_to >= \(date))
-            ORDER BY effective_from DESC
-            """
+            entriesInForce(codes: [code], location: location, date: date, organization: organization)
         ).map(entry(from:))
+        return price(code: code, modifiers: modifiers, payerId: payerId, location: location, from: rows)
+    }
+
+    /// The schedule's rows for `codes` in force at `location` on `date`, newest first: one query
+    /// for every line of a bill.
+    static func entriesInForce(codes: [String], location: String, date: CalendarDate, organization: String) -> SQL {
+        """
+        SELECT * FROM fee_schedule WHERE organization_id = \(organization) AND location_id = \(location)
+            AND code IN \(SQL.list(codes)) AND effective_from <= \(date)
+            AND (effective_to IS NULL OR effective_to >= \(date))
+        ORDER BY effective_from DESC
+        """
+    }
+
+    /// Prices `code` from rows of `entriesInForce` (rows of other codes are ignored).
+    static func price(
+        code: String, modifiers: [String], payerId: String?, location: String, from entries: [FeeScheduleEntry]
+    ) -> LinePrice? {
+        let rows = entries.filter { $0.code == code }
         func pick(payer: String) -> FeeScheduleEntry? {
             for modifier in modifiers + [""] {
                 if let row = rows.first(where: { $0.payerId == payer && $0.modifier == modifier }) { return row }

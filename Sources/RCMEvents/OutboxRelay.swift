@@ -47,11 +47,13 @@ public final class OutboxRelay: Sendable {
         let thread = Thread { [self] in
             while running.load(ordering: .acquiring) {
                 let moved = (try? relayOnce()) ?? 0
-                if moved == 0 {
-                    outbox.wakeUp.wait(timeout: policy.idlePoll)
-                } else if moved < policy.batchSize {
-                    Thread.sleep(forTimeInterval: policy.coalesce)
-                }
+                if moved >= policy.batchSize { continue }  // a full batch: more may be due now
+                // A partial batch took everything due. Wait a moment so the next batch is fuller,
+                // then until this process commits another event (the flag is level-triggered, so
+                // one committed meanwhile wakes at once) or, for retries and rows other instances
+                // left, the idle poll.
+                if moved > 0 { Thread.sleep(forTimeInterval: policy.coalesce) }
+                outbox.wakeUp.wait(timeout: policy.idlePoll)
             }
             stopped.signal()
         }
@@ -76,30 +78,37 @@ public final class OutboxRelay: Sendable {
         // others have not locked (PostgreSQL's SKIP LOCKED; SQLite has one writer) and leases them
         // by moving their next attempt past the time a delivery takes. A relay that dies holding a
         // lease leaves its rows to be picked up when the lease ends.
-        let select: SQL = """
-            SELECT d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
-                e.location_id, e.correlation_id, e.source, e.payload
-            FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
-            WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
-            ORDER BY d.event_seq LIMIT \(policy.batchSize)
+        let columns: SQL = """
+            d.event_seq, d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
+            e.location_id, e.correlation_id, e.source, e.payload
             """
-        let due: [Row]
+        var due: [Row]
         if outbox.database.dialect == .postgres {
-            due = try outbox.database.write { connection -> [Row] in
-                let rows = try connection.query(select + " FOR UPDATE OF d SKIP LOCKED")
-                let leasedUntil = now + policy.leaseMillis
-                for row in rows {
-                    try connection.execute(
-                        """
-                        UPDATE outbox_deliveries SET next_attempt_at = \(leasedUntil)
-                        WHERE event_id = \(try row.string("id")) AND subscriber = \(try row.string("subscriber"))
-                        """)
-                }
-                return rows
-            }
+            // One statement: lock the due rows no other relay holds, lease them, return them.
+            due = try outbox.database.statement(
+                """
+                WITH due AS (
+                    SELECT event_seq, subscriber FROM outbox_deliveries
+                    WHERE status = 'pending' AND next_attempt_at <= \(now)
+                    ORDER BY event_seq LIMIT \(policy.batchSize) FOR UPDATE SKIP LOCKED)
+                UPDATE outbox_deliveries d SET next_attempt_at = \(now + policy.leaseMillis)
+                FROM due JOIN outbox_events e ON e.seq = due.event_seq
+                WHERE d.event_seq = due.event_seq AND d.subscriber = due.subscriber
+                RETURNING \(columns)
+                """)
+            // RETURNING keeps no order; each subscriber gets its events in publication order.
+            due.sort { ((try? $0.int64("event_seq")) ?? 0) < ((try? $1.int64("event_seq")) ?? 0) }
         } else {
             // SQLite: one process owns the file, and its one relay needs no claim.
-            due = try outbox.database.read { try $0.query(select) }
+            due = try outbox.database.read {
+                try $0.query(
+                    """
+                    SELECT \(columns)
+                    FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
+                    WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+                    ORDER BY d.event_seq LIMIT \(policy.batchSize)
+                    """)
+            }
         }
         guard !due.isEmpty else { return 0 }
         var bySubscriber: [String: [(EventEnvelope, Int)]] = [:]
@@ -114,58 +123,77 @@ public final class OutboxRelay: Sendable {
             if bySubscriber[subscriber] == nil { order.append(subscriber) }
             bySubscriber[subscriber, default: []].append((event, try row.int("attempts")))
         }
-        var settled = 0
+        var outcomes: [(subscriber: String, batch: [(EventEnvelope, Int)], failures: [String: String])] = []
         for subscriber in order {
             let batch = bySubscriber[subscriber] ?? []
-            let failures: [String: String]
             do {
-                failures = try transport.deliver(batch.map(\.0), to: subscriber)
+                outcomes.append((subscriber, batch, try transport.deliver(batch.map(\.0), to: subscriber)))
             } catch let unavailable as SubscriberUnavailable {
                 try postpone(batch.map(\.0.id), subscriber: subscriber, reason: unavailable.description)
-                continue
             } catch {
-                failures = Dictionary(uniqueKeysWithValues: batch.map { ($0.0.id, String(describing: error)) })
+                let failures = Dictionary(uniqueKeysWithValues: batch.map { ($0.0.id, String(describing: error)) })
+                outcomes.append((subscriber, batch, failures))
             }
-            settled += try record(batch, subscriber: subscriber, failures: failures)
         }
-        return settled
+        return try record(outcomes)
     }
 
-    private func record(_ batch: [(EventEnvelope, Int)], subscriber: String, failures: [String: String]) throws -> Int {
+    /// Marks what was delivered (one statement for all of it) and schedules retries or dead
+    /// letters for what failed, in one transaction; returns how many deliveries were settled.
+    private func record(
+        _ outcomes: [(subscriber: String, batch: [(EventEnvelope, Int)], failures: [String: String])]
+    )
+        throws -> Int
+    {
         let now = Outbox.nowMillis()
         let deliveredAt = Timestamp.now()
-        var settled = 0
-        try outbox.database.write { connection in
+        var delivered: SQL = ""
+        var deliveredCount = 0
+        var failed: [(event: EventEnvelope, subscriber: String, attempt: Int, error: String)] = []
+        for (subscriber, batch, failures) in outcomes {
             for (event, attempts) in batch {
                 if let failure = failures[event.id] {
-                    let attempt = attempts + 1
-                    let dead = attempt >= policy.maxAttempts
-                    if dead { settled += 1 }
-                    Metrics.shared.increment(
-                        dead ? "rcm_events_dead_lettered_total" : "rcm_events_failed_total",
-                        [("source", outbox.service), ("subscriber", subscriber)])
-                    try connection.execute(
-                        """
-                        UPDATE outbox_deliveries SET attempts = \(attempt), last_error = \(String(failure.prefix(500))),
-                            status = \(dead ? "dead" : "pending"), next_attempt_at = \(now + policy.backoff(afterAttempts: attempt))
-                        WHERE event_id = \(event.id) AND subscriber = \(subscriber)
-                        """)
-                    logger.warning(
-                        dead ? "event dead-lettered" : "event delivery failed",
-                        [
-                            "event.id": event.id, "event.type": event.type, "subscriber": subscriber,
-                            "attempt": String(attempt),
-                        ])
+                    failed.append((event, subscriber, attempts + 1, failure))
                 } else {
-                    settled += 1
+                    delivered =
+                        delivered
+                        + (deliveredCount == 0 ? "(\(event.id), \(subscriber))" : ", (\(event.id), \(subscriber))")
+                    deliveredCount += 1
                     Metrics.shared.increment(
                         "rcm_events_delivered_total", [("source", outbox.service), ("subscriber", subscriber)])
-                    try connection.execute(
-                        """
-                        UPDATE outbox_deliveries SET status = 'delivered', attempts = \(attempts + 1), delivered_at = \(deliveredAt)
-                        WHERE event_id = \(event.id) AND subscriber = \(subscriber)
-                        """)
                 }
+            }
+        }
+        let markDelivered: SQL =
+            """
+            UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = \(deliveredAt)
+            WHERE (event_id, subscriber) IN (\(delivered))
+            """
+        if failed.isEmpty {
+            if deliveredCount > 0 { _ = try outbox.database.statement(markDelivered) }
+            return deliveredCount
+        }
+        var settled = deliveredCount
+        try outbox.database.write { connection in
+            if deliveredCount > 0 { try connection.execute(markDelivered) }
+            for (event, subscriber, attempt, failure) in failed {
+                let dead = attempt >= policy.maxAttempts
+                if dead { settled += 1 }
+                Metrics.shared.increment(
+                    dead ? "rcm_events_dead_lettered_total" : "rcm_events_failed_total",
+                    [("source", outbox.service), ("subscriber", subscriber)])
+                try connection.execute(
+                    """
+                    UPDATE outbox_deliveries SET attempts = \(attempt), last_error = \(String(failure.prefix(500))),
+                        status = \(dead ? "dead" : "pending"), next_attempt_at = \(now + policy.backoff(afterAttempts: attempt))
+                    WHERE event_id = \(event.id) AND subscriber = \(subscriber)
+                    """)
+                logger.warning(
+                    dead ? "event dead-lettered" : "event delivery failed",
+                    [
+                        "event.id": event.id, "event.type": event.type, "subscriber": subscriber,
+                        "attempt": String(attempt),
+                    ])
             }
         }
         return settled

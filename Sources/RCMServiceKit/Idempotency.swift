@@ -83,13 +83,12 @@ public enum Idempotency {
     private static func stored(
         organization: String, scope: String, key: String, hash: String, database: any Database
     ) throws -> HTTPResponse? {
-        let row = try database.read { connection in
-            try connection.queryFirst(
-                """
-                SELECT request_hash, response_status, response_type, response_location, response_body FROM idempotency_keys
-                WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
-                """)
-        }
+        let row = try database.statement(
+            """
+            SELECT request_hash, response_status, response_type, response_location, response_body FROM idempotency_keys
+            WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)
+            """
+        ).first
         guard let row else { return nil }
         guard try row.string("request_hash") == hash else {
             throw Problem.invalid(pointer: "header:Idempotency-Key", "was already used with a different request body")

@@ -19,6 +19,9 @@ public protocol Database: Sendable {
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
     @discardableResult func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Runs one statement on its own — atomic by itself, in no surrounding transaction, one round
+    /// trip where the driver allows — and returns its rows (none for a statement without them).
+    func statement(_ sql: SQL) throws -> [Row]
     /// True when the database answers a trivial query (readiness).
     func ping() -> Bool
     func close()
@@ -28,6 +31,8 @@ public protocol Database: Sendable {
 
 extension Database {
     public var poolUsage: (open: Int, inUse: Int, maximum: Int)? { nil }
+
+    public func statement(_ sql: SQL) throws -> [Row] { try write { try $0.query(sql) } }
 }
 
 /// Storage failures. `description` never includes bound values.

@@ -77,6 +77,19 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         throw DatabaseError(.connection, "no connection to the database")
     }
 
+    /// In autocommit: one round trip instead of BEGIN, the statement and COMMIT.
+    public func statement(_ sql: SQL) throws -> [Row] {
+        let connection = try checkout()
+        var healthy = true
+        defer { checkin(connection, healthy: healthy) }
+        do {
+            return try connection.query(sql)
+        } catch let error as DatabaseError where error.kind == .connection {
+            healthy = false
+            throw error
+        }
+    }
+
     public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
 
     public func close() {
@@ -125,6 +138,14 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
 
 final class PostgresConnection: SQLConnection {
     private var handle: OpaquePointer?
+    /// Statements this connection has prepared, by text: each is parsed and planned by the server
+    /// once per connection instead of on every execution.
+    private var prepared: [String: String] = [:]
+    private var nextStatement = 0
+    /// Set when a prepared statement can no longer be used (its tables changed shape under it):
+    /// the pool then closes the connection instead of reusing it.
+    private var discard = false
+    static let maxPreparedStatements = 512
     var dialect: SQLDialect { .postgres }
 
     init(conninfo: String, schema: String?) throws {
@@ -145,7 +166,11 @@ final class PostgresConnection: SQLConnection {
         try run("SET application_name TO 'rcm-\(schema)'")
     }
 
-    var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    /// Connected, and not left inside a transaction (a pooled connection must start clean).
+    var isHealthy: Bool {
+        guard !discard, let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        return PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
 
     func close() {
         PQfinish(handle)
@@ -212,21 +237,42 @@ final class PostgresConnection: SQLConnection {
             }
         }
         defer { owned.forEach { free($0) } }
+        let name = try preparedName(for: text, parameters: owned.count)
         let result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
             guard let base = buffer.baseAddress, !buffer.isEmpty else {
-                return PQexecParams(handle, text, 0, nil, nil, nil, nil, 0)
+                return PQexecPrepared(handle, name, 0, nil, nil, nil, 0)
             }
             return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
-                PQexecParams(handle, text, Int32(buffer.count), nil, $0, nil, nil, 0)
+                PQexecPrepared(handle, name, Int32(buffer.count), $0, nil, nil, 0)
             }
         }
         do {
             try check(result)
         } catch {
+            // 26000: the statement is gone; 0A000: "cached plan must not change result type"
+            // (a table it reads changed shape). Either way this connection's cache is stale.
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            if state == "26000" || state == "0A000" { discard = true }
             PQclear(result)
             throw error
         }
         return result
+    }
+
+    /// The name of `text` prepared on this connection, preparing it on first use.
+    private func preparedName(for text: String, parameters: Int) throws -> String {
+        if let name = prepared[text] { return name }
+        if prepared.count >= Self.maxPreparedStatements {
+            try run("DEALLOCATE ALL")
+            prepared.removeAll()
+        }
+        nextStatement += 1
+        let name = "rcm_\(nextStatement)"
+        let result = PQprepare(handle, name, text, Int32(parameters), nil)
+        defer { PQclear(result) }
+        try check(result)
+        prepared[text] = name
+        return name
     }
 
     private func check(_ result: OpaquePointer?) throws {

@@ -58,6 +58,18 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         }
     }
 
+    /// A read-only statement runs on a reader in autocommit (no BEGIN, no writer lock); any other
+    /// statement in a write transaction of its own.
+    public func statement(_ sql: SQL) throws -> [Row] {
+        let reader = try checkoutReader()
+        var checkedIn = false
+        defer { if !checkedIn { checkinReader(reader) } }
+        if try reader.isReadOnly(sql) { return try reader.query(sql) }
+        checkinReader(reader)
+        checkedIn = true
+        return try write { try $0.query(sql) }
+    }
+
     public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
 
     public func close() {
@@ -183,6 +195,9 @@ final class SQLiteConnection: SQLConnection {
         }
         return rows
     }
+
+    /// Whether `sql` only reads (SQLite's own judgement of the prepared statement).
+    func isReadOnly(_ sql: SQL) throws -> Bool { sqlite3_stmt_readonly(try prepare(sql)) != 0 }
 
     private func prepare(_ sql: SQL) throws -> OpaquePointer {
         let text = sql.text(for: .sqlite)
