@@ -164,25 +164,38 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
+    /// Commits a batch: its entries as one multi-row INSERT — on its own, a single atomic
+    /// statement (one round trip on PostgreSQL) — and in one transaction with a checkpoint when
+    /// one is due.
     private func write(_ batch: [Pending]) throws {
+        guard !batch.isEmpty else { return }
+        var insert: SQL = """
+            INSERT INTO audit_events (seq, occurred_at, organization_id, actor, action, resource_type, resource_id,
+                outcome, ip, user_agent, request_id, hash) VALUES
+            """
+        for (index, item) in batch.enumerated() {
+            let entry = item.entry
+            insert =
+                insert
+                    + """
+                    \(unsafeRaw: index == 0 ? " " : ", ")(\(entry.seq), \(entry.occurredAt), \(entry.organizationId), \(entry.actor),
+                        \(entry.action), \(entry.resourceType), \(entry.resourceId), \(entry.outcome), \(entry.ip), \(entry.userAgent),
+                        \(entry.requestId), \(entry.hash))
+                    """
+        }
+        let checkpoints = batch.compactMap { item in item.checkpoint.map { (item.entry, $0) } }
+        guard !checkpoints.isEmpty else {
+            _ = try database.statement(insert)
+            return
+        }
         try database.write { connection in
-            for item in batch {
-                let entry = item.entry
+            try connection.execute(insert)
+            for (entry, checkpoint) in checkpoints {
                 try connection.execute(
                     """
-                    INSERT INTO audit_events (seq, occurred_at, organization_id, actor, action, resource_type, resource_id,
-                        outcome, ip, user_agent, request_id, hash)
-                    VALUES (\(entry.seq), \(entry.occurredAt), \(entry.organizationId), \(entry.actor), \(entry.action),
-                        \(entry.resourceType), \(entry.resourceId), \(entry.outcome), \(entry.ip), \(entry.userAgent),
-                        \(entry.requestId), \(entry.hash))
+                    INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
+                    VALUES (\(entry.seq), \(entry.hash), \(checkpoint.kid), \(checkpoint.signature), \(Timestamp.now()))
                     """)
-                if let checkpoint = item.checkpoint {
-                    try connection.execute(
-                        """
-                        INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
-                        VALUES (\(entry.seq), \(entry.hash), \(checkpoint.kid), \(checkpoint.signature), \(Timestamp.now()))
-                        """)
-                }
             }
         }
     }
