@@ -139,3 +139,38 @@ struct PostgresBlipTests {
         #expect(count == 2)
     }
 }
+
+@Suite("PostgreSQL pipelined BEGIN and prepared statements", .enabled(if: TestDatabases.postgresURL != nil))
+struct PostgresRoundTripTests {
+    @Test("a failing first statement rolls back; prepared statements survive it; empty transactions are fine")
+    func firstStatementFailures() throws {
+        let url = try #require(TestDatabases.postgresURL)
+        let database = try DatabaseFactory.open(
+            url: url, dataDirectory: "", service: "pipeline", schemaPrefix: TestDatabases.schemaPrefix())
+        defer { database.close() }
+        try Migrator.migrate(database, [Migration(1, "t", ["CREATE TABLE t (n BIGINT PRIMARY KEY)"])])
+        try database.write { try $0.execute("INSERT INTO t (n) VALUES (\(1))") }
+        for _ in 0..<3 {  // the same statement text, prepared once, failing as the first statement
+            #expect(throws: DatabaseError.self) {
+                try database.write { connection in
+                    try connection.execute("INSERT INTO t (n) VALUES (\(1))")
+                    try connection.execute("INSERT INTO t (n) VALUES (\(99))")
+                }
+            }
+        }
+        #expect(throws: DatabaseError.self) {  // a syntax error is never cached as prepared
+            try database.write { try $0.execute("INSERT INTO nowhere VALUES (\(1))") }
+        }
+        try database.write { _ in }  // no statement: neither BEGIN nor COMMIT
+        let value: Int? = try database.read { _ in nil }
+        #expect(value == nil)
+        try database.write { connection in
+            try connection.execute("INSERT INTO t (n) VALUES (\(2))")
+            try connection.execute("INSERT INTO t (n) VALUES (\(3))")
+        }
+        let rows = try database.statement("SELECT n FROM t ORDER BY n").map { try $0.int("n") }
+        #expect(rows == [1, 2, 3])
+        let usage = try #require(database.poolUsage)
+        #expect(usage.inUse == 0, "every connection went back to the pool")
+    }
+}

@@ -44,33 +44,38 @@ public final class PostgresDatabase: Database, @unchecked Sendable {
         try transaction("BEGIN", body)
     }
 
-    /// Runs `body` between `begin` and COMMIT. A pooled connection can die while idle (a server
-    /// restart, a failover, an idle timeout): when BEGIN itself fails on the connection nothing
-    /// has happened yet, so the transaction starts again once on a new connection.
+    /// Runs `body` between `begin` and COMMIT. BEGIN is not sent on its own: it travels in one
+    /// pipeline with the body's first statement (one round trip less per transaction), and a
+    /// transaction that runs no statement sends neither BEGIN nor COMMIT.
+    ///
+    /// A pooled connection can die while idle (a server restart, a failover, an idle timeout).
+    /// When it turns out dead at the first statement, nothing has happened in the database, so
+    /// `body` starts again once on a new connection: bodies must not act outside the database
+    /// before their first statement.
     private func transaction<T>(_ begin: String, _ body: (any SQLConnection) throws -> T) throws -> T {
         for attempt in 0..<2 {
             let connection = try checkout()
-            do {
-                try connection.run(begin)
-            } catch let error as DatabaseError where error.kind == .connection {
-                checkin(connection, healthy: false)
-                if attempt == 0 { continue }
-                throw error
-            } catch {
-                checkin(connection, healthy: connection.isHealthy)
-                throw error
-            }
+            connection.deferBegin(begin)
             var healthy = true
             defer { checkin(connection, healthy: healthy) }
             do {
                 let result = try body(connection)
-                try connection.run("COMMIT")
+                if connection.beginIsPending {
+                    connection.dropPendingBegin()
+                } else {
+                    try connection.run("COMMIT")
+                }
                 return result
             } catch let error as DatabaseError where error.kind == .connection {
                 healthy = false
+                if attempt == 0 && connection.diedAtFirstStatement { continue }
                 throw error
             } catch {
-                try? connection.run("ROLLBACK")
+                if connection.beginIsPending {
+                    connection.dropPendingBegin()
+                } else {
+                    try? connection.run("ROLLBACK")
+                }
                 throw error
             }
         }
@@ -146,6 +151,19 @@ final class PostgresConnection: SQLConnection {
     /// the pool then closes the connection instead of reusing it.
     private var discard = false
     static let maxPreparedStatements = 512
+    /// The BEGIN to send with the next statement (see `PostgresDatabase.transaction`).
+    private var pendingBegin: String?
+    /// The connection failed while sending a pending BEGIN with the first statement.
+    private(set) var diedAtFirstStatement = false
+
+    var beginIsPending: Bool { pendingBegin != nil }
+
+    func deferBegin(_ begin: String) {
+        pendingBegin = begin
+        diedAtFirstStatement = false
+    }
+
+    func dropPendingBegin() { pendingBegin = nil }
     var dialect: SQLDialect { .postgres }
 
     init(conninfo: String, schema: String?) throws {
@@ -237,6 +255,17 @@ final class PostgresConnection: SQLConnection {
             }
         }
         defer { owned.forEach { free($0) } }
+        if let begin = pendingBegin {
+            pendingBegin = nil
+            return try owned.withUnsafeMutableBufferPointer { buffer in
+                guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                    return try pipelined(begin: begin, text: text, count: 0, values: nil)
+                }
+                return try base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                    try pipelined(begin: begin, text: text, count: Int32(buffer.count), values: $0)
+                }
+            }
+        }
         let name = try preparedName(for: text, parameters: owned.count)
         let result = owned.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
             guard let base = buffer.baseAddress, !buffer.isEmpty else {
@@ -249,14 +278,83 @@ final class PostgresConnection: SQLConnection {
         do {
             try check(result)
         } catch {
-            // 26000: the statement is gone; 0A000: "cached plan must not change result type"
-            // (a table it reads changed shape). Either way this connection's cache is stale.
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            if state == "26000" || state == "0A000" { discard = true }
+            noteStaleStatement(result)
             PQclear(result)
             throw error
         }
         return result
+    }
+
+    /// 26000: the statement is gone; 0A000: "cached plan must not change result type" (a table it
+    /// reads changed shape). Either way this connection's statement cache is stale.
+    private func noteStaleStatement(_ result: OpaquePointer?) {
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        if state == "26000" || state == "0A000" { discard = true }
+    }
+
+    /// Sends BEGIN, the statement's preparation when it is new, and the statement in one pipeline
+    /// (libpq pipeline mode, one round trip), and returns the statement's result.
+    private func pipelined(
+        begin: String, text: String, count: Int32, values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+    ) throws -> OpaquePointer? {
+        let known = prepared[text]
+        if known == nil && prepared.count >= Self.maxPreparedStatements {
+            try run("DEALLOCATE ALL")
+            prepared.removeAll()
+        }
+        let name = known ?? "rcm_\(nextStatement + 1)"
+        guard PQenterPipelineMode(handle) == 1 else { throw failedToSend() }
+        var sent = PQsendQueryParams(handle, begin, 0, nil, nil, nil, nil, 0) == 1
+        if sent && known == nil { sent = PQsendPrepare(handle, name, text, count, nil) == 1 }
+        if sent { sent = PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) == 1 }
+        if sent { sent = PQpipelineSync(handle) == 1 }
+        // One result per command, each followed by a null, then the sync point.
+        var results: [OpaquePointer] = []
+        var nulls = 0
+        while sent {
+            guard let result = PQgetResult(handle) else {
+                nulls += 1
+                if nulls >= 2 || PQstatus(handle) != CONNECTION_OK { break }
+                continue
+            }
+            nulls = 0
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            results.append(result)
+        }
+        if PQexitPipelineMode(handle) != 1 { discard = true }
+        let expected = known == nil ? 3 : 2
+        guard sent, results.count == expected, PQstatus(handle) == CONNECTION_OK else {
+            results.forEach { PQclear($0) }
+            throw failedToSend()
+        }
+        var statement: OpaquePointer? = results[expected - 1]
+        defer { results.dropLast().forEach { PQclear($0) } }
+        do {
+            try check(results[0])  // BEGIN
+            if known == nil {
+                try check(results[1])
+                nextStatement += 1
+                prepared[text] = name
+            }
+            try check(statement)
+        } catch {
+            noteStaleStatement(statement)
+            PQclear(statement)
+            statement = nil
+            throw error
+        }
+        return statement
+    }
+
+    /// A connection error for a pipeline that could not be sent or answered; it counts as dying
+    /// at the transaction's first statement.
+    private func failedToSend() -> DatabaseError {
+        diedAtFirstStatement = true
+        let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+        return DatabaseError(.connection, message.isEmpty ? "the database connection failed" : message)
     }
 
     /// The name of `text` prepared on this connection, preparing it on first use.
