@@ -12,14 +12,6 @@ public enum Digest {
     }
 
     public static func sha256Hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let output = sha256(bytes)
-        let hex = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(64)
-        for byte in output {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 15)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.encode(sha256(bytes))
     }
 }

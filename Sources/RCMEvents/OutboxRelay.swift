@@ -88,12 +88,12 @@ public final class OutboxRelay: Sendable {
             due = try outbox.database.statement(
                 """
                 WITH due AS (
-                    SELECT event_seq, subscriber FROM outbox_deliveries
+                    SELECT event_id, subscriber FROM outbox_deliveries
                     WHERE status = 'pending' AND next_attempt_at <= \(now)
                     ORDER BY event_seq LIMIT \(policy.batchSize) FOR UPDATE SKIP LOCKED)
                 UPDATE outbox_deliveries d SET next_attempt_at = \(now + policy.leaseMillis)
-                FROM due JOIN outbox_events e ON e.seq = due.event_seq
-                WHERE d.event_seq = due.event_seq AND d.subscriber = due.subscriber
+                FROM due JOIN outbox_events e ON e.id = due.event_id
+                WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
                 RETURNING \(columns)
                 """)
             // RETURNING keeps no order; each subscriber gets its events in publication order.
@@ -147,35 +147,39 @@ public final class OutboxRelay: Sendable {
     {
         let now = Outbox.nowMillis()
         let deliveredAt = Timestamp.now()
-        var delivered: SQL = ""
+        // Per subscriber, `subscriber = ? AND event_id IN (…)`: both databases look each row up by
+        // the primary key (SQLite scans the whole table for a row-value IN list).
+        var delivered: [(subscriber: String, eventIds: [String])] = []
         var deliveredCount = 0
         var failed: [(event: EventEnvelope, subscriber: String, attempt: Int, error: String)] = []
         for (subscriber, batch, failures) in outcomes {
+            var eventIds: [String] = []
             for (event, attempts) in batch {
                 if let failure = failures[event.id] {
                     failed.append((event, subscriber, attempts + 1, failure))
                 } else {
-                    delivered =
-                        delivered
-                        + (deliveredCount == 0 ? "(\(event.id), \(subscriber))" : ", (\(event.id), \(subscriber))")
-                    deliveredCount += 1
+                    eventIds.append(event.id)
                     Metrics.shared.increment(
                         "rcm_events_delivered_total", [("source", outbox.service), ("subscriber", subscriber)])
                 }
             }
+            if !eventIds.isEmpty { delivered.append((subscriber, eventIds)) }
+            deliveredCount += eventIds.count
         }
-        let markDelivered: SQL =
+        let markDelivered: [SQL] = delivered.map { subscriber, eventIds in
             """
             UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = \(deliveredAt)
-            WHERE (event_id, subscriber) IN (\(delivered))
+            WHERE subscriber = \(subscriber) AND event_id IN \(SQL.list(eventIds))
             """
+        }
         if failed.isEmpty {
-            if deliveredCount > 0 { _ = try outbox.database.statement(markDelivered) }
+            // Each statement is atomic on its own; a crash between them only redelivers.
+            for statement in markDelivered { _ = try outbox.database.statement(statement) }
             return deliveredCount
         }
         var settled = deliveredCount
         try outbox.database.write { connection in
-            if deliveredCount > 0 { try connection.execute(markDelivered) }
+            for statement in markDelivered { try connection.execute(statement) }
             for (event, subscriber, attempt, failure) in failed {
                 let dead = attempt >= policy.maxAttempts
                 if dead { settled += 1 }

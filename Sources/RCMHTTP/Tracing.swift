@@ -183,7 +183,7 @@ public enum Tracing {
             mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
             words.append(mixed ^ (mixed >> 31) | 1)
         }
-        for word in words { hex += String(format: "%016llx", word) }
+        for word in words { hex += Hex.encode(word) }
         return String(hex.prefix(bytes * 2))
     }
 }

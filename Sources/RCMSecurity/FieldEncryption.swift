@@ -1,5 +1,6 @@
 import CSecurityShim
 import Foundation
+import RCMCore
 import Synchronization
 
 /// Field-level encryption of identifiers and sensitive PHI: AES-256-GCM with a key id on every
@@ -140,7 +141,7 @@ public final class FieldEncryption: Sendable {
         var normal = value.trimmingCharacters(in: .whitespaces).lowercased()
         if digitsOnly { normal = normal.filter(\.isNumber) }
         let mac = Digest256.hmac(key: indexKey, Array((field + "\u{1F}" + normal).utf8))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 }
 

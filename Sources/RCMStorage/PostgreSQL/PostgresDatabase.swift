@@ -251,7 +251,7 @@ final class PostgresConnection: SQLConnection {
             case .null: return nil
             case .integer(let number): return strdup(String(number))
             case .text(let string): return strdup(string)
-            case .blob(let bytes): return strdup("\\x" + bytes.map { String(format: "%02x", $0) }.joined())
+            case .blob(let bytes): return strdup("\\x" + Hex.encode(bytes))
             }
         }
         defer { owned.forEach { free($0) } }
