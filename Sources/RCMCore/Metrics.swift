@@ -20,7 +20,9 @@ public final class Metrics: Sendable {
         }
     }
 
-    struct Key: Hashable {
+    /// A series: its name and flattened labels. Callers on a hot path make it once
+    /// (`Metrics.key`) instead of on every observation.
+    public struct Key: Hashable, Sendable {
         let name: String
         let labels: [String]
     }
@@ -29,6 +31,18 @@ public final class Metrics: Sendable {
         var buckets: [UInt64]
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func record(_ seconds: Double) {
+            for (index, bound) in Metrics.latencyBuckets.enumerated() where seconds <= bound {
+                buckets[index] += 1
+            }
+            count += 1
+            sum += seconds
+        }
+    }
+
+    public static func key(_ name: String, _ labels: Labels = []) -> Key {
+        Key(name: name, labels: flatten(labels))
     }
 
     /// Request-latency buckets, in seconds.
@@ -49,20 +63,22 @@ public final class Metrics: Sendable {
     }
 
     public func increment(_ name: String, _ labels: Labels = [], by amount: Double = 1) {
-        let key = Key(name: name, labels: Metrics.flatten(labels))
+        increment(Metrics.key(name, labels), by: amount)
+    }
+
+    public func increment(_ key: Key, by amount: Double = 1) {
         counters.withLock { $0[key, default: 0] += amount }
     }
 
     public func observe(_ name: String, _ labels: Labels = [], seconds: Double) {
-        let key = Key(name: name, labels: Metrics.flatten(labels))
+        observe(Metrics.key(name, labels), seconds: seconds)
+    }
+
+    /// Records in place (no copy of the bucket array per observation).
+    public func observe(_ key: Key, seconds: Double) {
         histograms.withLock { all in
-            var histogram = all[key] ?? Histogram(buckets: Array(repeating: 0, count: Metrics.latencyBuckets.count))
-            for (index, bound) in Metrics.latencyBuckets.enumerated() where seconds <= bound {
-                histogram.buckets[index] += 1
-            }
-            histogram.count += 1
-            histogram.sum += seconds
-            all[key] = histogram
+            all[key, default: Histogram(buckets: Array(repeating: 0, count: Metrics.latencyBuckets.count))]
+                .record(seconds)
         }
     }
 
