@@ -78,37 +78,15 @@ public final class OutboxRelay: Sendable {
         // others have not locked (PostgreSQL's SKIP LOCKED; SQLite has one writer) and leases them
         // by moving their next attempt past the time a delivery takes. A relay that dies holding a
         // lease leaves its rows to be picked up when the lease ends.
-        let columns: SQL = """
-            d.event_seq, d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
-            e.location_id, e.correlation_id, e.source, e.payload
-            """
         var due: [Row]
         if outbox.database.dialect == .postgres {
-            // One statement: lock the due rows no other relay holds, lease them, return them.
             due = try outbox.database.statement(
-                """
-                WITH due AS (
-                    SELECT event_id, subscriber FROM outbox_deliveries
-                    WHERE status = 'pending' AND next_attempt_at <= \(now)
-                    ORDER BY event_seq LIMIT \(policy.batchSize) FOR UPDATE SKIP LOCKED)
-                UPDATE outbox_deliveries d SET next_attempt_at = \(now + policy.leaseMillis)
-                FROM due JOIN outbox_events e ON e.id = due.event_id
-                WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
-                RETURNING \(columns)
-                """)
+                Self.claimDue(now: now, limit: policy.batchSize, leaseMillis: policy.leaseMillis))
             // RETURNING keeps no order; each subscriber gets its events in publication order.
             due.sort { ((try? $0.int64("event_seq")) ?? 0) < ((try? $1.int64("event_seq")) ?? 0) }
         } else {
             // SQLite: one process owns the file, and its one relay needs no claim.
-            due = try outbox.database.read {
-                try $0.query(
-                    """
-                    SELECT \(columns)
-                    FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
-                    WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
-                    ORDER BY d.event_seq LIMIT \(policy.batchSize)
-                    """)
-            }
+            due = try outbox.database.read { try $0.query(Self.selectDue(now: now, limit: policy.batchSize)) }
         }
         guard !due.isEmpty else { return 0 }
         var bySubscriber: [String: [(EventEnvelope, Int)]] = [:]
@@ -147,8 +125,6 @@ public final class OutboxRelay: Sendable {
     {
         let now = Outbox.nowMillis()
         let deliveredAt = Timestamp.now()
-        // Per subscriber, `subscriber = ? AND event_id IN (…)`: both databases look each row up by
-        // the primary key (SQLite scans the whole table for a row-value IN list).
         var delivered: [(subscriber: String, eventIds: [String])] = []
         var deliveredCount = 0
         var failed: [(event: EventEnvelope, subscriber: String, attempt: Int, error: String)] = []
@@ -166,11 +142,8 @@ public final class OutboxRelay: Sendable {
             if !eventIds.isEmpty { delivered.append((subscriber, eventIds)) }
             deliveredCount += eventIds.count
         }
-        let markDelivered: [SQL] = delivered.map { subscriber, eventIds in
-            """
-            UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = \(deliveredAt)
-            WHERE subscriber = \(subscriber) AND event_id IN \(SQL.list(eventIds))
-            """
+        let markDelivered = delivered.map {
+            Self.markDelivered(subscriber: $0.subscriber, eventIds: $0.eventIds, at: deliveredAt)
         }
         if failed.isEmpty {
             // Each statement is atomic on its own; a crash between them only redelivers.
@@ -201,6 +174,49 @@ public final class OutboxRelay: Sendable {
             }
         }
         return settled
+    }
+
+    // MARK: - Statements (each looks rows up through an index: see OutboxRelayTests' query plans)
+
+    static let dueColumns: SQL = """
+        d.event_seq, d.subscriber, d.attempts, e.id, e.type, e.schema_version, e.occurred_at, e.organization_id,
+        e.location_id, e.correlation_id, e.source, e.payload
+        """
+
+    /// PostgreSQL, one statement: lock the due rows no other relay holds, lease them by moving
+    /// their next attempt past the time a delivery takes, return them. Instances of one service
+    /// share its outbox; a relay that dies holding a lease leaves its rows to whoever comes after
+    /// the lease ends.
+    static func claimDue(now: Int64, limit: Int, leaseMillis: Int64) -> SQL {
+        """
+        WITH due AS (
+            SELECT event_id, subscriber FROM outbox_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= \(now)
+            ORDER BY event_seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+        UPDATE outbox_deliveries d SET next_attempt_at = \(now + leaseMillis)
+        FROM due JOIN outbox_events e ON e.id = due.event_id
+        WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
+        RETURNING \(dueColumns)
+        """
+    }
+
+    /// SQLite: the due deliveries in publication order.
+    static func selectDue(now: Int64, limit: Int) -> SQL {
+        """
+        SELECT \(dueColumns)
+        FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
+        WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+        ORDER BY d.event_seq LIMIT \(limit)
+        """
+    }
+
+    /// One subscriber's delivered events, by primary key (`subscriber = ? AND event_id IN (…)`;
+    /// SQLite scans the whole table for a row-value `IN` list).
+    static func markDelivered(subscriber: String, eventIds: [String], at deliveredAt: String) -> SQL {
+        """
+        UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = \(deliveredAt)
+        WHERE subscriber = \(subscriber) AND event_id IN \(SQL.list(eventIds))
+        """
     }
 
     private func postpone(_ eventIds: [String], subscriber: String, reason: String) throws {
