@@ -5,6 +5,7 @@ import RCMHTTP
 import RCMSecurity
 import RCMServiceKit
 import RCMStorage
+import Synchronization
 
 /// Puts eligibility questions to payers through their connector and keeps every answer: cached
 /// until it expires, behind a circuit breaker per payer, never waiting longer than the payer's
@@ -312,9 +313,25 @@ enum EligibilityStore {
                 : .init(
                     interchange: interchange, group: row.optionalString("group_control"), transaction: transaction,
                     trace: trace),
-            result: try row.optionalString("result").map {
-                try JSON.decode(EligibilityResult.self, from: try fields.decrypt($0, field: "eligibility.result"))
-            })
+            result: try row.optionalString("result").map { try decodedResult($0, fields: fields) })
+    }
+
+    /// Decoded answers by their stored ciphertext. A finished check's answer does not change, and
+    /// every `GET` of an active coverage (each bill) reads the latest one: decrypting and decoding
+    /// it each time was most of that request's cost. A ciphertext is unique to one encryption
+    /// (random nonce), so the same text always means the same answer; bounded, cleared when full.
+    private static let results = Mutex<[String: EligibilityResult]>([:])
+    static let maxCachedResults = 1024
+
+    static func decodedResult(_ ciphertext: String, fields: FieldEncryption) throws -> EligibilityResult {
+        if let cached = results.withLock({ $0[ciphertext] }) { return cached }
+        let result = try JSON.decode(
+            EligibilityResult.self, from: try fields.decrypt(ciphertext, field: "eligibility.result"))
+        results.withLock { cache in
+            if cache.count >= maxCachedResults { cache.removeAll(keepingCapacity: true) }
+            cache[ciphertext] = result
+        }
+        return result
     }
 
     static func find(
