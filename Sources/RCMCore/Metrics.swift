@@ -62,12 +62,13 @@ public final class Metrics: Sendable {
         help.withLock { $0[name] = (type, text) }
     }
 
-    public func increment(_ name: String, _ labels: Labels = [], by amount: Double = 1) {
-        increment(Metrics.key(name, labels), by: amount)
+    /// Adds `count` (events, requests, messages: never money) to a counter.
+    public func increment(_ name: String, _ labels: Labels = [], by count: Double = 1) {
+        increment(Metrics.key(name, labels), by: count)
     }
 
-    public func increment(_ key: Key, by amount: Double = 1) {
-        counters.withLock { $0[key, default: 0] += amount }
+    public func increment(_ key: Key, by count: Double = 1) {
+        counters.withLock { $0[key, default: 0] += count }
     }
 
     public func observe(_ name: String, _ labels: Labels = [], seconds: Double) {

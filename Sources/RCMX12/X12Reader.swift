@@ -350,17 +350,9 @@ public final class X12Reader {
             issue(se, nil, X12IssueCode.unexpectedSegment, "SE without ST")
             return
         }
-        let count = segments.count + 1
-        if se[1] != String(count) {
-            issue(
-                se, 1, X12IssueCode.countMismatch,
-                "SE01 is '\(printable(se[1]))' but the transaction set has \(count) segments (ST to SE)")
-        }
-        if se[2] != st[2] {
-            issue(
-                se, 2, X12IssueCode.controlNumberMismatch,
-                "SE02 '\(printable(se[2]))' does not match ST02 '\(printable(st[2]))'")
-        }
+        checkTrailer(
+            se, count: segments.count + 1, counted: "the transaction set has", unit: "segments (ST to SE)", header: st,
+            controlElement: 2)
         append(se)
         emitTransaction(trailer: se)
     }
@@ -388,16 +380,9 @@ public final class X12Reader {
             issue(ge, nil, X12IssueCode.missingSegment, "SE missing before GE")
             emitTransaction(trailer: nil)
         }
-        if ge[1] != String(transactionsInGroup) {
-            issue(
-                ge, 1, X12IssueCode.countMismatch,
-                "GE01 is '\(printable(ge[1]))' but the group has \(transactionsInGroup) transaction sets")
-        }
-        if ge[2] != gs[6] {
-            issue(
-                ge, 2, X12IssueCode.controlNumberMismatch,
-                "GE02 '\(printable(ge[2]))' does not match GS06 '\(printable(gs[6]))'")
-        }
+        checkTrailer(
+            ge, count: transactionsInGroup, counted: "the group has", unit: "transaction sets", header: gs,
+            controlElement: 6)
         group = nil
         pending.append(.groupEnd(ge))
     }
@@ -411,18 +396,31 @@ public final class X12Reader {
             closeOpen(at: iea, reason: "IEA", groupOnly: true)
             issue(iea, nil, X12IssueCode.missingSegment, "GE missing before IEA")
         }
-        if iea[1] != String(groupsInInterchange) {
-            issue(
-                iea, 1, X12IssueCode.countMismatch,
-                "IEA01 is '\(printable(iea[1]))' but the interchange has \(groupsInInterchange) functional groups")
-        }
-        if iea[2] != isa[13] {
-            issue(
-                iea, 2, X12IssueCode.controlNumberMismatch,
-                "IEA02 '\(printable(iea[2]))' does not match ISA13 '\(printable(isa[13]))'")
-        }
+        checkTrailer(
+            iea, count: groupsInInterchange, counted: "the interchange has", unit: "functional groups", header: isa,
+            controlElement: 13)
         interchange = nil
         pending.append(.interchangeEnd(iea))
+    }
+
+    /// A trailer (SE, GE, IEA) carries in element 1 the count of what it closes and in element 2
+    /// the control number of its header (ST02, GS06, ISA13): each mismatch is one issue.
+    private func checkTrailer(
+        _ trailer: X12Segment, count: Int, counted: String, unit: String, header: X12Segment, controlElement: Int
+    ) {
+        let name = trailer.id
+        if trailer[1] != String(count) {
+            issue(
+                trailer, 1, X12IssueCode.countMismatch,
+                "\(name)01 is '\(printable(trailer[1]))' but \(counted) \(count) \(unit)")
+        }
+        if trailer[2] != header[controlElement] {
+            let headerElement = header.id + (controlElement < 10 ? "0" : "") + String(controlElement)
+            issue(
+                trailer, 2, X12IssueCode.controlNumberMismatch,
+                "\(name)02 '\(printable(trailer[2]))' does not match \(headerElement) '\(printable(header[controlElement]))'"
+            )
+        }
     }
 
     /// Closes an open transaction set (and group) without its trailer.

@@ -298,11 +298,7 @@ final class PostgresConnection: SQLConnection {
         begin: String, text: String, count: Int32, values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
     ) throws -> OpaquePointer? {
         let known = prepared[text]
-        if known == nil && prepared.count >= Self.maxPreparedStatements {
-            try run("DEALLOCATE ALL")
-            prepared.removeAll()
-        }
-        let name = known ?? "rcm_\(nextStatement + 1)"
+        let name = try known ?? newStatementName()
         guard PQenterPipelineMode(handle) == 1 else { throw failedToSend() }
         var sent = PQsendQueryParams(handle, begin, 0, nil, nil, nil, nil, 0) == 1
         if sent && known == nil { sent = PQsendPrepare(handle, name, text, count, nil) == 1 }
@@ -336,7 +332,6 @@ final class PostgresConnection: SQLConnection {
             try check(results[0])  // BEGIN
             if known == nil {
                 try check(results[1])
-                nextStatement += 1
                 prepared[text] = name
             }
             try check(statement)
@@ -357,15 +352,21 @@ final class PostgresConnection: SQLConnection {
         return DatabaseError(.connection, message.isEmpty ? "the database connection failed" : message)
     }
 
-    /// The name of `text` prepared on this connection, preparing it on first use.
-    private func preparedName(for text: String, parameters: Int) throws -> String {
-        if let name = prepared[text] { return name }
+    /// A name for the next statement to prepare, making room in the cache when it is full. Names
+    /// are never reused on a connection, so a failed preparation leaves no stale name behind.
+    private func newStatementName() throws -> String {
         if prepared.count >= Self.maxPreparedStatements {
             try run("DEALLOCATE ALL")
             prepared.removeAll()
         }
         nextStatement += 1
-        let name = "rcm_\(nextStatement)"
+        return "rcm_\(nextStatement)"
+    }
+
+    /// The name of `text` prepared on this connection, preparing it on first use.
+    private func preparedName(for text: String, parameters: Int) throws -> String {
+        if let name = prepared[text] { return name }
+        let name = try newStatementName()
         let result = PQprepare(handle, name, text, Int32(parameters), nil)
         defer { PQclear(result) }
         try check(result)

@@ -197,21 +197,22 @@ final class SQLiteConnection: SQLConnection {
     }
 
     /// Whether `sql` only reads (SQLite's own judgement of the prepared statement).
-    func isReadOnly(_ sql: SQL) throws -> Bool { sqlite3_stmt_readonly(try prepare(sql)) != 0 }
+    /// (Prepared and cached, not bound: asking costs a dictionary lookup after the first time.)
+    func isReadOnly(_ sql: SQL) throws -> Bool { sqlite3_stmt_readonly(try statement(sql.text(for: .sqlite))) != 0 }
+
+    /// The cached prepared statement for `text`, prepared on first use.
+    private func statement(_ text: String) throws -> OpaquePointer {
+        if let cached = statements[text] { return cached }
+        var prepared: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        guard code == SQLITE_OK, let prepared else { throw failure(code) }
+        statements[text] = prepared
+        return prepared
+    }
 
     private func prepare(_ sql: SQL) throws -> OpaquePointer {
-        let text = sql.text(for: .sqlite)
-        let statement: OpaquePointer
-        if let cached = statements[text] {
-            statement = cached
-            sqlite3_clear_bindings(statement)
-        } else {
-            var prepared: OpaquePointer?
-            let code = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
-            guard code == SQLITE_OK, let prepared else { throw failure(code) }
-            statements[text] = prepared
-            statement = prepared
-        }
+        let statement = try statement(sql.text(for: .sqlite))
+        sqlite3_clear_bindings(statement)
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         for (offset, value) in sql.binds.enumerated() {
             let index = Int32(offset + 1)
