@@ -49,8 +49,17 @@ void rcm_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!info || !info->client_addr) return;
     const struct sockaddr *sa = info->client_addr;
-    if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buffer, (socklen_t)size);
+    if (sa->sa_family == AF_INET && size >= 16) {
+        /* Dotted quad written by hand: inet_ntop formats through sprintf, on every request. */
+        const unsigned char *octets = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+        char *out = buffer;
+        for (int i = 0; i < 4; i++) {
+            unsigned int value = octets[i];
+            if (value >= 100) *out++ = (char)('0' + value / 100);
+            if (value >= 10) *out++ = (char)('0' + value / 10 % 10);
+            *out++ = (char)('0' + value % 10);
+            *out++ = i < 3 ? '.' : 0;
+        }
     } else if (sa->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buffer, (socklen_t)size);
     }

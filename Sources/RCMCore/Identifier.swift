@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 
 /// Generates opaque, time-ordered identifiers: a prefix, then 26 Crockford base-32 characters
@@ -6,10 +7,20 @@ public enum Identifier {
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     public static func make(_ prefix: String, at date: Date = Date()) -> String {
-        var generator = SystemRandomNumberGenerator()
         let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt16
+        // OpenSSL's DRBG (seeded by the kernel, no system call per draw); the kernel's generator
+        // when OpenSSL cannot answer. `SystemRandomNumberGenerator` makes a `getrandom` call per
+        // value, two per identifier: a dozen system calls per billed invoice.
+        var words: (UInt64, UInt64) = (0, 0)
+        let drawn = withUnsafeMutableBytes(of: &words) { bytes in
+            RAND_bytes(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(bytes.count)) == 1
+        }
+        if !drawn {
+            var generator = SystemRandomNumberGenerator()
+            words = (generator.next(), generator.next())
+        }
+        let high = words.0
+        let low = UInt16(truncatingIfNeeded: words.1)
         var chars = [UInt8](repeating: 0, count: 26)
         var time = millis
         for index in stride(from: 9, through: 0, by: -1) {

@@ -11,13 +11,24 @@ public struct Logger: Sendable {
     }
 
     public let label: String
-    public var metadata: [String: String]
+    /// Fields every line of this logger carries, in the order set. A list, not a dictionary: a
+    /// request's logger gets two fields on every request and logs on few of them.
+    public private(set) var metadata: [(key: String, value: String)]
     private static let threshold = Atomic<Int>(Level.info.rawValue)
     private static let output = Mutex<Void>(())
 
     public init(label: String, metadata: [String: String] = [:]) {
         self.label = label
-        self.metadata = metadata
+        self.metadata = metadata.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+    }
+
+    /// Sets a metadata field (replacing one of the same key).
+    public mutating func set(_ key: String, _ value: String) {
+        if let index = metadata.firstIndex(where: { $0.key == key }) {
+            metadata[index].value = value
+        } else {
+            metadata.append((key, value))
+        }
     }
 
     public static func setLevel(_ level: Level) { threshold.store(level.rawValue, ordering: .relaxed) }
@@ -29,7 +40,7 @@ public struct Logger: Sendable {
 
     public func log(_ level: Level, _ message: String, _ extra: [String: String] = [:]) {
         guard level.rawValue >= Logger.threshold.load(ordering: .relaxed) else { return }
-        var fields = metadata.merging(extra) { _, new in new }
+        var fields = Dictionary(metadata, uniquingKeysWith: { _, last in last }).merging(extra) { _, new in new }
         fields["ts"] = Timestamp.now()
         fields["level"] = level.name
         fields["logger"] = label

@@ -145,11 +145,13 @@ public final class OutboxRelay: Sendable {
         let markDelivered = delivered.map {
             Self.markDelivered(subscriber: $0.subscriber, eventIds: $0.eventIds, at: deliveredAt)
         }
-        if failed.isEmpty {
-            // Each statement is atomic on its own; a crash between them only redelivers.
+        if failed.isEmpty, outbox.database.dialect == .postgres {
+            // Each statement is atomic on its own (one round trip each, no BEGIN/COMMIT); a crash
+            // between them only redelivers.
             for statement in markDelivered { _ = try outbox.database.statement(statement) }
             return deliveredCount
         }
+        // SQLite: one transaction (one commit, one WAL append) for every subscriber's marks.
         var settled = deliveredCount
         try outbox.database.write { connection in
             for statement in markDelivered { try connection.execute(statement) }

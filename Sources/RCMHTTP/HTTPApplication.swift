@@ -25,11 +25,11 @@ public struct HTTPApplication: Sendable {
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let requestId = HTTPApplication.requestId(from: request.headers["X-Request-Id"])
         var context = RequestContext(requestId: requestId, logger: logger)
-        context.logger.metadata["request.id"] = requestId
+        context.logger.set("request.id", requestId)
         let started = Tracing.nowNanos()
         let trace = TraceContext.incoming(request.headers["traceparent"], ratio: Tracing.sampleRatio)
         context.trace = trace
-        context.logger.metadata["trace.id"] = trace.traceId
+        context.logger.set("trace.id", trace.traceId)
         var response: HTTPResponse
         let origin = request.headers["Origin"]
         let allowedOrigin = origin.flatMap { limits.corsOrigins.contains($0) ? $0 : nil }
@@ -129,26 +129,32 @@ public struct HTTPApplication: Sendable {
         mixed ^= mixed >> 31
         let high = (processBits & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
         let low = (mixed & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let hex = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
-            if index == 8 || index == 12 { text.append(45) }
-            text.append(hex[Int((high >> UInt64(shift)) & 15)])
+        return String(unsafeUninitializedCapacity: 36) { text in
+            // The 32 digits go to the end of the buffer, then move left around the dashes of
+            // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx (a digit's source is never before its destination).
+            Hex.write(high, into: text, at: 4)
+            Hex.write(low, into: text, at: 20)
+            var source = 4
+            for out in 0..<36 {
+                if out == 8 || out == 13 || out == 18 || out == 23 {
+                    text[out] = 45
+                } else {
+                    text[out] = text[source]
+                    source += 1
+                }
+            }
+            return 36
         }
-        for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
-            if index == 0 || index == 4 { text.append(45) }
-            text.append(hex[Int((low >> UInt64(shift)) & 15)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }
 
 /// Size and time limits for the server.
 public struct HTTPLimits: Sendable {
     public var maxBodyBytes: Int = 1 << 20
-    /// Bounds the per-connection buffer that holds the request line and headers.
-    public var connectionMemoryBytes: Int = 32 << 10
+    /// Bounds the per-connection buffer that holds the request line and headers. libmicrohttpd
+    /// clears the whole buffer between the requests of a keep-alive connection, so it costs on
+    /// every request: 16 KiB holds any sane header block (a bearer token is about 1 KiB).
+    public var connectionMemoryBytes: Int = 16 << 10
     public var maxConnections: Int = 1024
     public var maxConnectionsPerIP: Int = 0
     public var connectionTimeoutSeconds: Int = 30

@@ -13,6 +13,9 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public init(_ fields: [(String, String)] = []) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
 
+    /// Fields already in their stored form (no copy).
+    init(fields: [(name: String, value: String)]) { self.fields = fields }
+
     public subscript(name: String) -> String? {
         for field in fields where field.name.caseInsensitiveEquals(name) { return field.value }
         return nil

@@ -174,15 +174,15 @@ public enum Tracing {
     /// `bytes` random-looking bytes as hex: SplitMix64 over a per-process random seed and a counter
     /// (ids must be unique, not secret; no system call per request).
     static func newId(bytes: Int) -> String {
-        var raw = [UInt8]()
-        raw.reserveCapacity(bytes + 7)
-        while raw.count < bytes {
-            var mixed = processBits &+ counter.add(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
-            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-            let word = mixed ^ (mixed >> 31) | 1
-            for shift in stride(from: 56, through: 0, by: -8) { raw.append(UInt8(truncatingIfNeeded: word >> shift)) }
+        let words = (bytes + 7) / 8
+        return String(unsafeUninitializedCapacity: words * 16) { text in
+            for word in 0..<words {
+                var mixed = processBits &+ counter.add(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
+                mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+                Hex.write(mixed ^ (mixed >> 31) | 1, into: text, at: word * 16)
+            }
+            return bytes * 2
         }
-        return Hex.encode(raw.prefix(bytes))
     }
 }

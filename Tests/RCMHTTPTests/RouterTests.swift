@@ -89,6 +89,14 @@ struct RouterTests {
         #expect(app.test(.GET, "/items/1", headers: [("X-Request-Id", "abc-123")]).headers["X-Request-Id"] == "abc-123")
         let generated = app.test(.GET, "/items/1").headers["X-Request-Id"] ?? ""
         #expect(UUID(uuidString: generated) != nil)
+        // Version 4, RFC 4122 variant, lower-case, and distinct across many requests.
+        let many = (0..<1000).map { _ in HTTPApplication.newRequestId() }
+        #expect(Set(many).count == many.count)
+        for id in many.prefix(50) {
+            let characters = Array(id)
+            #expect(characters.count == 36 && UUID(uuidString: id) != nil && id == id.lowercased())
+            #expect(characters[14] == "4" && "89ab".contains(characters[19]))
+        }
         let unsafe = app.test(.GET, "/items/1", headers: [("X-Request-Id", "a b\u{7}")]).headers["X-Request-Id"] ?? ""
         #expect(unsafe != "a b\u{7}" && !unsafe.isEmpty)
     }

@@ -28,6 +28,11 @@ struct TracingTests {
         #expect(continued.spanId != "00f067aa0ba902b7" && continued.spanId.count == 16)
         let fresh = TraceContext.incoming("garbage", ratio: 0)
         #expect(fresh.traceId.count == 32 && !fresh.sampled && fresh.parentSpanId == nil)
+        // A fresh context is a valid traceparent of its own, and ids do not repeat.
+        #expect(TraceContext.parse(fresh.traceparent)?.traceId == fresh.traceId)
+        #expect(TraceContext.parse(fresh.traceparent)?.spanId == fresh.spanId)
+        let ids = (0..<500).map { _ in TraceContext.incoming(nil, ratio: 0) }
+        #expect(Set(ids.map(\.traceId)).count == 500 && Set(ids.map(\.spanId)).count == 500)
         #expect(Tracing.maskedPath("/api/patients/P10001/export") == "/api/patients/{id}/export")
     }
 

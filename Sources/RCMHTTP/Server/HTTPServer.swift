@@ -97,7 +97,7 @@ final class PendingRequest {
 
 /// Collects header or query pairs through `MHD_get_connection_values`.
 final class PairCollector {
-    var pairs: [(String, String)] = []
+    var pairs: [(name: String, value: String)] = []
 }
 
 private let collectPair: MHD_KeyValueIterator = { cls, _, key, value in
@@ -160,13 +160,16 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         MHD_get_connection_values(connection, .HEADER_KIND, collectPair, Unmanaged.passUnretained(headers).toOpaque())
         MHD_get_connection_values(
             connection, .GET_ARGUMENT_KIND, collectPair, Unmanaged.passUnretained(query).toOpaque())
-        var address = [CChar](repeating: 0, count: 64)
-        rcm_mhd_client_address(connection, &address, address.count)
+        let address = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            guard let start = buffer.baseAddress else { return "" }
+            rcm_mhd_client_address(connection, start, buffer.count)
+            return String(cString: start)
+        }
         let request = HTTPRequest(
             method: httpMethod, path: url.map { String(cString: $0) } ?? "/",
-            query: Dictionary(query.pairs, uniquingKeysWith: { first, _ in first }),
-            headers: HTTPHeaders(headers.pairs), body: state.body,
-            remoteAddress: String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            query: query.pairs.isEmpty ? [:] : Dictionary(query.pairs, uniquingKeysWith: { first, _ in first }),
+            headers: HTTPHeaders(fields: headers.pairs), body: state.body,
+            remoteAddress: address)
         if state.tooLarge {
             var problem = Problem.payloadTooLarge(limit: limits.maxBodyBytes)
             problem.instance = request.path
