@@ -23,12 +23,26 @@ public enum JSON {
         String(decoding: try encode(value), as: UTF8.self)
     }
 
+    /// Decodes on the fast path (`JSONTreeDecoder`) when it can; otherwise, and for every error,
+    /// Foundation's `JSONDecoder` answers.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
-        try decoder.decode(type, from: Data(bytes))
+        let fast = bytes.withContiguousStorageIfAvailable { buffer in
+            try? JSONTreeDecoder.decode(type, from: buffer)
+        }
+        if let fast, let value = fast { return value }
+        return try decoder.decode(type, from: Data(bytes))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        try decoder.decode(type, from: Data(text.utf8))
+        var text = text
+        let fast = text.withUTF8 { buffer in try? JSONTreeDecoder.decode(type, from: buffer) }
+        if let fast { return fast }
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+
+    /// Foundation's decoder alone (tests compare the fast path with it).
+    static func foundationDecode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try decoder.decode(type, from: Data(bytes))
     }
 
     /// A JSON Pointer (RFC 6901) for a decoding path: `/services/0/cost`.
