@@ -78,8 +78,12 @@ int rcm_es256_public_xy(const char *pem, unsigned char x[32], unsigned char y[32
     return ok ? 0 : -1;
 }
 
-int rcm_es256_sign(const char *pem, const unsigned char *data, size_t length, unsigned char signature[64]) {
-    EVP_PKEY *key = load_private(pem);
+void *rcm_es256_load(const char *pem) { return load_private(pem); }
+
+void rcm_es256_free(void *key) { EVP_PKEY_free((EVP_PKEY *)key); }
+
+int rcm_es256_sign_loaded(void *loaded, const unsigned char *data, size_t length, unsigned char signature[64]) {
+    EVP_PKEY *key = (EVP_PKEY *)loaded;
     if (!key) return -1;
     EVP_MD_CTX *context = EVP_MD_CTX_new();
     unsigned char der[80];
@@ -97,7 +101,6 @@ int rcm_es256_sign(const char *pem, const unsigned char *data, size_t length, un
         }
     }
     EVP_MD_CTX_free(context);
-    EVP_PKEY_free(key);
     return result;
 }
 

@@ -340,14 +340,19 @@ public struct InsuranceService: PlatformService {
     func activeCoverage(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let patientId = context.parameter("patientId")
         let date = try request.dateQuery("date") ?? CalendarDate.today()
-        let active = try coverages(of: patientId, context.organizationId)
-            .filter { $0.isActive(on: date) }
-            .min { ($0.order, $1.validFrom) < ($1.order, $0.validFrom) }
-        guard var active else { throw Problem.notFound("Patient \(patientId) has no active coverage on \(date).") }
-        let verified = try environment.database.read {
-            try EligibilityStore.latestVerified(
-                active.id, organization: context.organizationId, fields: environment.fields, in: $0)
+        // One read transaction for the coverage and its latest verified eligibility answer.
+        let found = try environment.database.read { connection -> (Coverage, EligibilityCheck?)? in
+            let active = try coverages(of: patientId, context.organizationId, in: connection)
+                .filter { $0.isActive(on: date) }
+                .min { ($0.order, $1.validFrom) < ($1.order, $0.validFrom) }
+            guard let active else { return nil }
+            let verified = try EligibilityStore.latestVerified(
+                active.id, organization: context.organizationId, fields: environment.fields, in: connection)
+            return (active, verified)
         }
+        guard let found else { throw Problem.notFound("Patient \(patientId) has no active coverage on \(date).") }
+        var active = found.0
+        let verified = found.1
         if let verified {
             active.eligibility = EligibilityStatus(
                 checkId: verified.id, status: verified.status, checkedAt: verified.completedAt ?? verified.requestedAt,
@@ -385,11 +390,17 @@ public struct InsuranceService: PlatformService {
     }
 
     func coverages(of patientId: String, _ organization: String) throws -> [Coverage] {
-        try environment.database.read { connection in
-            try connection.query(
-                "\(unsafeRaw: InsuranceService.coverageSelect) WHERE c.patient_id = \(patientId) AND c.organization_id = \(organization) ORDER BY c.valid_from"
-            ).map { try InsuranceService.coverage(from: $0, fields: environment.fields) }
-        }
+        try environment.database.read { try coverages(of: patientId, organization, in: $0) }
+    }
+
+    func coverages(
+        of patientId: String, _ organization: String, in connection: any SQLConnection
+    ) throws
+        -> [Coverage]
+    {
+        try connection.query(
+            "\(unsafeRaw: InsuranceService.coverageSelect) WHERE c.patient_id = \(patientId) AND c.organization_id = \(organization) ORDER BY c.valid_from"
+        ).map { try InsuranceService.coverage(from: $0, fields: environment.fields) }
     }
 
     static let coverageSelect = "SELECT c.*, p.name AS payer_name FROM coverages c JOIN payers p ON p.id = c.payer_id"

@@ -15,7 +15,7 @@ enum JSONTreeDecoder {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeBufferPointer<UInt8>) throws -> T {
         var parser = JSONTreeParser(bytes: bytes)
         let root = try parser.document()
-        return try TreeDecoder.unbox(root, as: type, path: [])
+        return try TreeDecoder.unbox(root, as: type)
     }
 
     /// Not decoded on the fast path; Foundation decides.
@@ -259,13 +259,15 @@ struct JSONTreeParser {
     }
 }
 
-/// Decodes `Decodable` values from a parsed tree. Every failure is `GiveUp`.
+/// Decodes `Decodable` values from a parsed tree. Every failure is `GiveUp`. Coding paths are
+/// left empty: they only ever serve error messages, and errors are Foundation's to report
+/// (building a path per value cost more than the rest of the decoding).
 struct TreeDecoder: Decoder, SingleValueDecodingContainer {
     let node: JSONNode
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    static func unbox<T: Decodable>(_ node: JSONNode, as type: T.Type, path: [any CodingKey]) throws -> T {
+    static func unbox<T: Decodable>(_ node: JSONNode, as type: T.Type) throws -> T {
         if T.self == Decimal.self {
             guard case .number(let text) = node, let decimal = Decimal(string: text, locale: nil) else {
                 throw JSONTreeDecoder.GiveUp()
@@ -274,17 +276,17 @@ struct TreeDecoder: Decoder, SingleValueDecodingContainer {
         }
         // Foundation's strategies decide these (dates, base64 data, URLs).
         if T.self == Date.self || T.self == Data.self || T.self == URL.self { throw JSONTreeDecoder.GiveUp() }
-        return try T(from: TreeDecoder(node: node, codingPath: path))
+        return try T(from: TreeDecoder(node: node))
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = node else { throw JSONTreeDecoder.GiveUp() }
-        return KeyedDecodingContainer(try TreeKeyedContainer<Key>(members: members, codingPath: codingPath))
+        return KeyedDecodingContainer(try TreeKeyedContainer<Key>(members: members))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let elements) = node else { throw JSONTreeDecoder.GiveUp() }
-        return TreeUnkeyedContainer(elements: elements, codingPath: codingPath)
+        return TreeUnkeyedContainer(elements: elements)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
@@ -331,7 +333,7 @@ struct TreeDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try integer() }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
 
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try TreeDecoder.unbox(node, as: type, path: codingPath) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try TreeDecoder.unbox(node, as: type) }
 
     /// Plain integer text only (`1.0` and `1e2` are left to Foundation).
     private func integer<T: FixedWidthInteger>() throws -> T {
@@ -342,13 +344,12 @@ struct TreeDecoder: Decoder, SingleValueDecodingContainer {
 
 struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [(key: String, value: JSONNode)]
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     /// For large objects; small ones are searched in order.
     let index: [String: Int]?
 
-    init(members: [(key: String, value: JSONNode)], codingPath: [any CodingKey]) throws {
+    init(members: [(key: String, value: JSONNode)]) throws {
         self.members = members
-        self.codingPath = codingPath
         if members.count > 16 {
             var index: [String: Int] = [:]
             index.reserveCapacity(members.count)
@@ -378,7 +379,7 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     private func required(_ key: Key) throws -> TreeDecoder {
         guard let node = node(key) else { throw JSONTreeDecoder.GiveUp() }
-        return TreeDecoder(node: node, codingPath: codingPath + [key])
+        return TreeDecoder(node: node)
     }
 
     func contains(_ key: Key) -> Bool { node(key) != nil }
@@ -416,29 +417,19 @@ struct TreeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
 struct TreeUnkeyedContainer: UnkeyedDecodingContainer {
     let elements: [JSONNode]
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var currentIndex = 0
 
-    init(elements: [JSONNode], codingPath: [any CodingKey]) {
-        self.elements = elements
-        self.codingPath = codingPath
-    }
+    init(elements: [JSONNode]) { self.elements = elements }
 
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
-
-    private struct IndexKey: CodingKey {
-        let intValue: Int?
-        var stringValue: String { "\(intValue ?? 0)" }
-        init(intValue: Int) { self.intValue = intValue }
-        init?(stringValue: String) { nil }
-    }
 
     /// The next element, moving past it.
     private mutating func next() throws -> TreeDecoder {
         guard currentIndex < elements.count else { throw JSONTreeDecoder.GiveUp() }
         defer { currentIndex += 1 }
-        return TreeDecoder(node: elements[currentIndex], codingPath: codingPath + [IndexKey(intValue: currentIndex)])
+        return TreeDecoder(node: elements[currentIndex])
     }
 
     mutating func decodeNil() throws -> Bool {

@@ -73,8 +73,11 @@ public struct HTTPApplication: Sendable {
             response.headers.add("Access-Control-Expose-Headers", "X-Request-Id, ETag, Location, Retry-After")
             response.headers.add("Vary", "Origin")
         }
-        // Liveness and readiness probes carry no data and are hit by load balancers many times a second.
-        if !request.path.hasPrefix("/health/") { HTTPApplication.addSecurityHeaders(&response) }
+        // Liveness and readiness probes carry no data and are hit by load balancers many times a
+        // second; a call between services in this process never reaches a browser.
+        if !request.isInProcessCall, !request.path.hasPrefix("/health/") {
+            HTTPApplication.addSecurityHeaders(&response)
+        }
         if trace.sampled {
             Tracing.record(
                 Tracing.Span(

@@ -7,6 +7,7 @@ import RCMCore
 public struct SigningKey: Sendable {
     public let kid: String
     let privatePEM: String
+    let privateKey: LoadedKey
     public let publicKey: PublicKey
 
     /// The verifying half, all a service needs to check tokens.
@@ -57,16 +58,35 @@ public struct SigningKey: Sendable {
         var x = [UInt8](repeating: 0, count: 32)
         var y = [UInt8](repeating: 0, count: 32)
         guard rcm_es256_public_xy(pem, &x, &y) == 0 else { throw SecurityError("not a P-256 private key") }
+        guard let loaded = rcm_es256_load(pem) else { throw SecurityError("not a P-256 private key") }
         privatePEM = pem
+        privateKey = LoadedKey(pointer: loaded)
         publicKey = PublicKey(x: x, y: y)
         kid = publicKey.thumbprint
+    }
+
+    /// The private key parsed once, freed with the last copy of this key. Signing holds the key's
+    /// lock: signing is rare (logins, audit checkpoints), and one OpenSSL key object is then never
+    /// used by two threads at once.
+    final class LoadedKey: @unchecked Sendable {
+        private let pointer: UnsafeMutableRawPointer
+        private let lock = NSLock()
+
+        init(pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+        deinit { rcm_es256_free(pointer) }
+
+        func sign(_ data: [UInt8], into signature: inout [UInt8]) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return rcm_es256_sign_loaded(pointer, data, data.count, &signature) == 0
+        }
     }
 
     public var pem: String { privatePEM }
 
     public func sign(_ data: [UInt8]) throws -> [UInt8] {
         var signature = [UInt8](repeating: 0, count: 64)
-        guard rcm_es256_sign(privatePEM, data, data.count, &signature) == 0 else {
+        guard privateKey.sign(data, into: &signature) else {
             throw SecurityError("signing failed")
         }
         return signature

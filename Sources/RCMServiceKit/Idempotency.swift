@@ -52,12 +52,14 @@ public enum Idempotency {
         }
         defer { _ = inFlight.withLock { $0.remove(slot) } }
 
-        if let earlier = try stored(organization: organization, scope: scope, key: key, hash: hash, database: database)
-        {
-            return earlier
-        }
         do {
             return try database.write { connection in
+                // Looked up in the write transaction: one transaction per request, not two.
+                if let earlier = try stored(
+                    organization: organization, scope: scope, key: key, hash: hash, in: connection)
+                {
+                    return earlier
+                }
                 let response = try work(connection)
                 try connection.execute(
                     """
@@ -70,9 +72,9 @@ public enum Idempotency {
             }
         } catch let error as DatabaseError where error.kind == .uniqueViolation {
             // Another process committed the same key first: answer as it did.
-            if let earlier = try stored(
-                organization: organization, scope: scope, key: key, hash: hash, database: database)
-            {
+            if let earlier = try database.read({
+                try stored(organization: organization, scope: scope, key: key, hash: hash, in: $0)
+            }) {
                 return earlier
             }
             throw error
@@ -81,9 +83,9 @@ public enum Idempotency {
 
     /// The stored response for the key, or nil; 422 when the key came with another body.
     private static func stored(
-        organization: String, scope: String, key: String, hash: String, database: any Database
+        organization: String, scope: String, key: String, hash: String, in connection: any SQLConnection
     ) throws -> HTTPResponse? {
-        let row = try database.statement(
+        let row = try connection.query(
             """
             SELECT request_hash, response_status, response_type, response_location, response_body FROM idempotency_keys
             WHERE organization_id = \(organization) AND scope = \(scope) AND idempotency_key = \(key)

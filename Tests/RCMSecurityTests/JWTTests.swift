@@ -1,5 +1,6 @@
 import Foundation
 import RCMCore
+import Synchronization
 import Testing
 
 @testable import RCMSecurity
@@ -86,6 +87,26 @@ struct JWTTests {
         var later = claims()
         later.nbf = later.iat + 600
         #expect(reason { _ = try verify(try JWT.sign(later, with: key), key) } == "not yet valid")
+    }
+}
+
+extension JWTTests {
+    @Test("keys sign from many threads at once, each signature valid")
+    func concurrentSigning() throws {
+        let shared = try SigningKey.generate()
+        let own = try (0..<4).map { _ in try SigningKey.generate() }
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            let key = worker < 4 ? own[worker] : shared
+            for index in 0..<200 {
+                let data = Array("message \(worker) \(index)".utf8)
+                guard let signature = try? key.sign(data), key.publicKey.verify(signature, of: data) else {
+                    failures.withLock { $0 += 1 }
+                    continue
+                }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 }
 

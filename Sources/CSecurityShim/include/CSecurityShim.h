@@ -14,8 +14,13 @@ int rcm_es256_generate(char **pem_out);
 /// The public point (x, y) of a PEM private key. Returns 0 on success.
 int rcm_es256_public_xy(const char *pem, unsigned char x[32], unsigned char y[32]);
 
-/// Signs data with a PEM private key. Returns 0 on success.
-int rcm_es256_sign(const char *pem, const unsigned char *data, size_t length, unsigned char signature[64]);
+/// A PEM private key parsed once (OpenSSL 3's PEM decoders cost about a millisecond per parse);
+/// NULL when it is not a P-256 key. Free with rcm_es256_free.
+void *rcm_es256_load(const char *pem);
+void rcm_es256_free(void *key);
+
+/// Signs data with a key from rcm_es256_load. Returns 0 on success.
+int rcm_es256_sign_loaded(void *key, const unsigned char *data, size_t length, unsigned char signature[64]);
 
 /// Verifies a raw signature with the public point (x, y). Returns 1 when valid, 0 when not.
 int rcm_es256_verify(const unsigned char x[32], const unsigned char y[32], const unsigned char *data,
