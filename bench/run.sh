@@ -7,6 +7,9 @@ cd "$ROOT"
 NGINX_PORT=${NGINX_PORT:-18080}
 RCM_PORT=${RCM_PORT:-18081}
 DURATION=${DURATION:-10}
+# Runs on this kind of shared machine move by ±15% from one to the next: every measurement is
+# repeated ROUNDS times, the reference and rcm alternating, and the summary reports medians.
+ROUNDS=${ROUNDS:-3}
 # Connections for the generate runs: a clinic chain's front desks are tens, not thousands.
 GENERATE_CONNECTIONS=${GENERATE_CONNECTIONS:-16 64}
 
@@ -83,22 +86,29 @@ run() { # NAME CONNECTIONS URL [wrk args...]
     wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" "$url" | tee "$out"
     rcm_alive
 }
-run nginx-health 64 "http://127.0.0.1:$NGINX_PORT/health/live"
-run rcm-health 64 "http://127.0.0.1:$RCM_PORT/health/live"
+for round in $(seq "$ROUNDS"); do
+    run "nginx-health-r$round" 64 "http://127.0.0.1:$NGINX_PORT/health/live"
+    run "rcm-health-r$round" 64 "http://127.0.0.1:$RCM_PORT/health/live"
+done
 # The first seconds of writes grow the SQLite WAL files and warm the caches; they are reported
 # as "cold" and not mixed into the steady-state figures.
 run rcm-generate-cold 16 "http://127.0.0.1:$RCM_PORT/api/billing/generate" -s bench/generate.lua
 GENERATE_TARGETS=()
-for connections in $GENERATE_CONNECTIONS; do
-    run "rcm-generate-c$connections" "$connections" "http://127.0.0.1:$RCM_PORT/api/billing/generate" -s bench/generate.lua
-    GENERATE_TARGETS+=("rcm-generate-c$connections")
+for connections in $GENERATE_CONNECTIONS; do GENERATE_TARGETS+=("rcm-generate-c$connections"); done
+for round in $(seq "$ROUNDS"); do
+    for connections in $GENERATE_CONNECTIONS; do
+        run "rcm-generate-c$connections-r$round" "$connections" "http://127.0.0.1:$RCM_PORT/api/billing/generate" \
+            -s bench/generate.lua
+    done
 done
 
 # Every accepted invoice must reach the reporting read model (through billing's outbox, the claim
 # and payment services, and reporting's inbox): how long after the load does it catch up?
 requests() { awk '/requests in/ { print $1 }' "bench/results/$STAMP-$1.txt"; }
-expected=0
-for target in rcm-generate-cold "${GENERATE_TARGETS[@]}"; do expected=$((expected + $(requests "$target"))); done
+expected=$(requests rcm-generate-cold)
+for target in "${GENERATE_TARGETS[@]}"; do
+    for round in $(seq "$ROUNDS"); do expected=$((expected + $(requests "$target-r$round"))); done
+done
 started=$(date +%s.%N)
 count=0
 for _ in $(seq 600); do
@@ -114,17 +124,30 @@ errors() { # non-2xx replies plus socket errors
     awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
         END { print n + 0 }' "bench/results/$STAMP-$1.txt"
 }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+rounds_of() { # TARGET FUNCTION: the function's value for every round of the target
+    local round
+    for round in $(seq "$ROUNDS"); do "$2" "$1-r$round"; done
+}
+p99_ms() { p99 "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/ && $1 !~ /ms$/) v *= 1000; print v }'; }
 {
     echo "== summary ($STAMP) =="
     echo "date: $(date -R)"
     echo "nproc: $(nproc)"
     echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-    printf '%-14s %12s %10s %10s\n' target req/s p99 errors
-    for target in nginx-health rcm-health rcm-generate-cold "${GENERATE_TARGETS[@]}"; do
-        printf '%-14s %12s %10s %10s\n' "$target" "$(rps "$target")" "$(p99 "$target")" "$(errors "$target")"
+    echo "rounds: $ROUNDS of ${DURATION}s each (medians; every round listed)"
+    printf '%-18s %12s %12s %8s  %s\n' target 'req/s' 'p99 (ms)' errors 'req/s by round'
+    for target in nginx-health rcm-health "${GENERATE_TARGETS[@]}"; do
+        printf '%-18s %12s %12s %8s  %s\n' "$target" "$(rounds_of "$target" rps | median)" \
+            "$(rounds_of "$target" p99_ms | median)" "$(rounds_of "$target" errors | awk '{ n += $1 } END { print n + 0 }')" \
+            "$(rounds_of "$target" rps | tr '\n' ' ')"
     done
-    awk -v r="$(rps rcm-health)" -v n="$(rps nginx-health)" \
-        'BEGIN { if (n > 0) printf "rcm-health / nginx-health req/s: %.2f\n", r / n }'
+    printf '%-18s %12s %12s %8s\n' rcm-generate-cold "$(rps rcm-generate-cold)" "$(p99_ms rcm-generate-cold)" \
+        "$(errors rcm-generate-cold)"
+    ratios=$(for round in $(seq "$ROUNDS"); do
+        awk -v r="$(rps "rcm-health-r$round")" -v n="$(rps "nginx-health-r$round")" 'BEGIN { if (n > 0) printf "%.2f\n", r / n }'
+    done)
+    echo "rcm-health / nginx-health req/s, median of rounds: $(echo "$ratios" | median) (by round: $(echo "$ratios" | tr '\n' ' '))"
     echo "invoices accepted: $expected; in the reporting read model: $count, ${caught_up}s after the load ended"
 } | tee "bench/results/$STAMP-summary.txt"
 

@@ -27,6 +27,7 @@ public struct Logger: Sendable {
         if let index = metadata.firstIndex(where: { $0.key == key }) {
             metadata[index].value = value
         } else {
+            if metadata.isEmpty { metadata.reserveCapacity(4) }  // one allocation for a request's fields
             metadata.append((key, value))
         }
     }

@@ -50,6 +50,7 @@ public final class Metrics: Sendable {
 
     private let counters = Mutex<[Key: Double]>([:])
     private let histograms = Mutex<[Key: Histogram]>([:])
+    private let routes = Mutex<[RouteSeries]>([])
     private let help = Mutex<[String: (type: String, text: String)]>([:])
     private let collectors = Mutex<[@Sendable () -> [Sample]]>([])
 
@@ -83,6 +84,43 @@ public final class Metrics: Sendable {
         }
     }
 
+    /// The request counter (by status) and latency histogram of one route, updated under the
+    /// route's own lock: one lock and no series-key hashing per request (two locks on the
+    /// registry's dictionaries, which every request thread shares, showed in profiles).
+    public final class RouteSeries: Sendable {
+        let counter: String
+        let histogram: String
+        let labels: [String]
+        private let state = Mutex<(statuses: [(status: Int, count: UInt64)], latency: Histogram)>(
+            ([], Histogram(buckets: Array(repeating: 0, count: Metrics.latencyBuckets.count))))
+
+        init(counter: String, histogram: String, labels: [String]) {
+            self.counter = counter
+            self.histogram = histogram
+            self.labels = labels
+        }
+
+        public func record(status: Int, seconds: Double) {
+            state.withLock { state in
+                state.latency.record(seconds)
+                if let index = state.statuses.firstIndex(where: { $0.status == status }) {
+                    state.statuses[index].count += 1
+                } else {
+                    state.statuses.append((status, 1))
+                }
+            }
+        }
+
+        var snapshot: (statuses: [(status: Int, count: UInt64)], latency: Histogram) { state.withLock { $0 } }
+    }
+
+    /// Registers a route's series: `counter{labels, status}` and the histogram `histogram{labels}`.
+    public func routeSeries(counter: String, histogram: String, labels: Labels) -> RouteSeries {
+        let series = RouteSeries(counter: counter, histogram: histogram, labels: Metrics.flatten(labels))
+        routes.withLock { $0.append(series) }
+        return series
+    }
+
     /// Adds gauges computed when `/metrics` is read (backlogs, pool use, business totals).
     public func collect(_ collector: @escaping @Sendable () -> [Sample]) {
         collectors.withLock { $0.append(collector) }
@@ -109,18 +147,30 @@ public final class Metrics: Sendable {
         for (key, value) in counters.withLock({ $0 }) {
             families[key.name, default: []].append(line(key.name, key.labels, value))
         }
-        for (key, histogram) in histograms.withLock({ $0 }) {
+        func histogramLines(_ name: String, _ labels: [String], _ histogram: Histogram) -> [String] {
             var lines: [String] = []
             for (index, bound) in Metrics.latencyBuckets.enumerated() {
                 lines.append(
                     line(
-                        key.name, key.labels, Double(histogram.buckets[index]), suffix: "_bucket",
+                        name, labels, Double(histogram.buckets[index]), suffix: "_bucket",
                         extra: ("le", Metrics.format(bound))))
             }
-            lines.append(line(key.name, key.labels, Double(histogram.count), suffix: "_bucket", extra: ("le", "+Inf")))
-            lines.append(line(key.name, key.labels, histogram.sum, suffix: "_sum"))
-            lines.append(line(key.name, key.labels, Double(histogram.count), suffix: "_count"))
-            families[key.name, default: []] += lines
+            lines.append(line(name, labels, Double(histogram.count), suffix: "_bucket", extra: ("le", "+Inf")))
+            lines.append(line(name, labels, histogram.sum, suffix: "_sum"))
+            lines.append(line(name, labels, Double(histogram.count), suffix: "_count"))
+            return lines
+        }
+        for (key, histogram) in histograms.withLock({ $0 }) {
+            families[key.name, default: []] += histogramLines(key.name, key.labels, histogram)
+        }
+        for series in routes.withLock({ $0 }) {
+            let snapshot = series.snapshot
+            guard snapshot.latency.count > 0 else { continue }
+            for (status, count) in snapshot.statuses {
+                families[series.counter, default: []].append(
+                    line(series.counter, series.labels + ["status", String(status)], Double(count)))
+            }
+            families[series.histogram, default: []] += histogramLines(series.histogram, series.labels, snapshot.latency)
         }
         for collector in collectors.withLock({ $0 }) {
             for sample in collector() {

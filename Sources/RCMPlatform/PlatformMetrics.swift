@@ -31,21 +31,15 @@ enum PlatformMetrics {
 
     /// Wraps a route's handler to count it and time it.
     static func wrap(_ route: RouteDescriptor, _ handler: @escaping Handler, metrics: Metrics) -> Handler {
-        let labels: Metrics.Labels = [("method", route.method.rawValue), ("route", route.pattern)]
-        // Series keys made once per route (the common statuses too), not on every request.
-        let duration = Metrics.key("rcm_http_request_duration_seconds", labels)
-        let counted = Dictionary(
-            uniqueKeysWithValues: [200, 201, 204, 400, 401, 403, 404, 409, 422, 429, 500, 503].map {
-                ($0, Metrics.key("rcm_http_requests_total", labels + [("status", String($0))]))
-            })
+        let series = metrics.routeSeries(
+            counter: "rcm_http_requests_total", histogram: "rcm_http_request_duration_seconds",
+            labels: [("method", route.method.rawValue), ("route", route.pattern)])
         return { request, context in
             let started = DispatchTime.now().uptimeNanoseconds
             var status = 500
             defer {
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                metrics.observe(duration, seconds: seconds)
-                metrics.increment(
-                    counted[status] ?? Metrics.key("rcm_http_requests_total", labels + [("status", String(status))]))
+                series.record(
+                    status: status, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             }
             do {
                 let response = try handler(request, context)

@@ -153,8 +153,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
 
     // Last call: the whole request is here.
     let response: HTTPResponse
-    let methodText = method.map { String(cString: $0) } ?? "GET"
-    if let httpMethod = HTTPMethod(rawValue: methodText) {
+    let httpMethod = method.flatMap(HTTPMethod.init(cString:))
+    if let httpMethod {
         let headers = PairCollector()
         let query = PairCollector()
         MHD_get_connection_values(connection, .HEADER_KIND, collectPair, Unmanaged.passUnretained(headers).toOpaque())
@@ -185,9 +185,21 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             return queue(secured, on: connection)
         }
     } else {
+        let methodText = method.map { String(cString: $0) } ?? ""
         response = HTTPResponse.problem(.methodNotAllowed("Method \(methodText) is not supported."))
     }
     return queue(response, on: connection)
+}
+
+extension HTTPMethod {
+    /// The method named by a C string, compared in place (no String per request).
+    init?(cString: UnsafePointer<CChar>) {
+        for method in HTTPMethod.allCases where method.rawValue.withCString({ strcmp($0, cString) == 0 }) {
+            self = method
+            return
+        }
+        return nil
+    }
 }
 
 private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
@@ -197,7 +209,11 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
     }
     guard let mhdResponse else { return .NO }
     for field in response.headers {
-        MHD_add_response_header(mhdResponse, field.name, field.value)
+        // withCString: a short string's text is copied on the stack; passing the String itself
+        // made a heap copy of every short header name.
+        field.name.withCString { name in
+            field.value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) }
+        }
     }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
