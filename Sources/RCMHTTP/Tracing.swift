@@ -35,13 +35,25 @@ public struct TraceContext: Sendable, Equatable {
 
     /// The parts of a version-00 `traceparent`; nil when it is not one (all-zero ids are invalid).
     public static func parse(_ header: String) -> (traceId: String, spanId: String, sampled: Bool)? {
-        let parts = header.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-            parts.dropFirst().allSatisfy({ $0.allSatisfy(\.isHexDigit) && $0 == $0.lowercased() }),
-            parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" }),
-            let flags = UInt8(parts[3], radix: 16)
+        // Byte by byte: `00-<32 hex>-<16 hex>-<2 hex>`, lower-case, surrounding spaces and tabs
+        // allowed (every call between services carries one, so no Foundation string work here).
+        var bytes = Substring(header).utf8[...]
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        let text = Array(bytes)
+        guard text.count == 55, text[0] == 0x30, text[1] == 0x30, text[2] == 0x2D, text[35] == 0x2D, text[52] == 0x2D
         else { return nil }
-        return (String(parts[1]), String(parts[2]), flags & 1 == 1)
+        func isHex(_ range: Range<Int>) -> Bool {
+            text[range].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
+        guard isHex(3..<35), isHex(36..<52), isHex(53..<55),
+            text[3..<35].contains(where: { $0 != 0x30 }), text[36..<52].contains(where: { $0 != 0x30 })
+        else { return nil }
+        let flags = text[54] <= 0x39 ? text[54] - 0x30 : text[54] - 0x61 + 10
+        return (
+            String(decoding: text[3..<35], as: UTF8.self), String(decoding: text[36..<52], as: UTF8.self),
+            flags & 1 == 1
+        )
     }
 }
 

@@ -15,10 +15,20 @@ struct TracingTests {
         #expect(parsed?.traceId == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(parsed?.spanId == "00f067aa0ba902b7")
         #expect(parsed?.sampled == true)
+        #expect(TraceContext.parse(" \t" + header + " ")?.spanId == "00f067aa0ba902b7")
+        #expect(TraceContext.parse(String(header.dropLast(2)) + "00")?.sampled == false)
+        #expect(TraceContext.parse(String(header.dropLast(2)) + "03")?.sampled == true)
+        #expect(TraceContext.parse(String(header.dropLast(2)) + "fe")?.sampled == false)
         for bad in [
             "", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-4bf92f35-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+            "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
         ] {
             #expect(TraceContext.parse(bad) == nil, "\(bad)")
         }
