@@ -89,6 +89,11 @@ public struct SQL: ExpressibleByStringInterpolation, Sendable, CustomStringConve
     /// The statement text with placeholders in the dialect's style (`?` or `$1`).
     public func text(for dialect: SQLDialect) -> String {
         var text = ""
+        var length = 0
+        for part in parts {
+            if case .text(let literal) = part { length += literal.utf8.count } else { length += 4 }
+        }
+        text.reserveCapacity(length)  // one allocation: this runs for every statement executed
         for part in parts {
             switch part {
             case .text(let literal): text += literal

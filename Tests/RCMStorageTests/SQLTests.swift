@@ -54,9 +54,14 @@ struct DatabaseTests {
             try connection.execute(
                 "INSERT INTO things (name, amount, note) VALUES (\(hostile), \(Int64.max), \(Optional<String>.none))")
             try connection.execute("INSERT INTO things (name, amount) VALUES (\("ünïcødé ✓"), \(-5))")
+            // Short (inline) and long strings bind alike; the same statement run again binds afresh.
+            for name in ["a", String(repeating: "long text ", count: 50), "b"] {
+                try connection.execute("INSERT INTO things (name, amount) VALUES (\(name), \(1))")
+            }
         }
         let rows = try database.read { try $0.query("SELECT * FROM things ORDER BY id") }
-        #expect(rows.count == 2)
+        #expect(rows.count == 5)
+        #expect(try rows[2...].map { try $0.string("name") } == ["a", String(repeating: "long text ", count: 50), "b"])
         #expect(try rows[0].string("name") == hostile)
         #expect(try rows[0].int64("amount") == Int64.max)
         #expect(rows[0]["note"] == .null)

@@ -185,7 +185,9 @@ final class SQLiteConnection: SQLConnection {
                     }
                 default:
                     if let text = sqlite3_column_text(statement, column) {
-                        values.append(.text(String(cString: text)))
+                        let length = Int(sqlite3_column_bytes(statement, column))
+                        values.append(
+                            .text(String(decoding: UnsafeBufferPointer(start: text, count: length), as: UTF8.self)))
                     } else {
                         values.append(.null)
                     }
@@ -211,8 +213,9 @@ final class SQLiteConnection: SQLConnection {
     }
 
     private func prepare(_ sql: SQL) throws -> OpaquePointer {
+        // Every parameter is bound below (a statement's text and its binds come from the same
+        // interpolation), so the previous execution's bindings need no clearing.
         let statement = try statement(sql.text(for: .sqlite))
-        sqlite3_clear_bindings(statement)
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         for (offset, value) in sql.binds.enumerated() {
             let index = Int32(offset + 1)
@@ -220,7 +223,9 @@ final class SQLiteConnection: SQLConnection {
             switch value {
             case .null: code = sqlite3_bind_null(statement, index)
             case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
-            case .text(let text): code = sqlite3_bind_text(statement, index, text, Int32(text.utf8.count), transient)
+            case .text(let text):
+                // withCString: a short string is copied on the stack, not into a heap array.
+                code = text.withCString { sqlite3_bind_text(statement, index, $0, Int32(text.utf8.count), transient) }
             case .blob(let bytes):
                 code = bytes.withUnsafeBytes {
                     sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), transient)
