@@ -152,15 +152,18 @@ struct JSONTreeParser {
     private mutating func string() throws -> String {
         index += 1  // "
         let start = index
-        // Fast path: no escapes.
+        var ascii = true
+        // Fast path: no escapes. ASCII text needs no UTF-8 validation.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let range = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                let text = ascii ? String(decoding: range, as: UTF8.self) : String(validating: range, as: UTF8.self)
                 guard let text else { throw JSONTreeDecoder.GiveUp() }
                 index += 1
                 return text
             }
+            ascii = ascii && byte < 0x80
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw JSONTreeDecoder.GiveUp() }
             index += 1

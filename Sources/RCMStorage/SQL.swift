@@ -88,23 +88,27 @@ public struct SQL: ExpressibleByStringInterpolation, Sendable, CustomStringConve
 
     /// The statement text with placeholders in the dialect's style (`?` or `$1`).
     public func text(for dialect: SQLDialect) -> String {
-        var text = ""
+        // Built as bytes in one buffer (this runs for every statement executed; appending
+        // Strings part by part showed in profiles).
         var length = 0
         for part in parts {
-            if case .text(let literal) = part { length += literal.utf8.count } else { length += 4 }
+            if case .text(let literal) = part { length += literal.utf8.count } else { length += 6 }
         }
-        text.reserveCapacity(length)  // one allocation: this runs for every statement executed
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length)
         for part in parts {
             switch part {
-            case .text(let literal): text += literal
+            case .text(let literal): bytes.append(contentsOf: literal.utf8)
             case .bind(let index):
                 switch dialect {
-                case .sqlite: text += "?"
-                case .postgres: text += "$\(index + 1)"
+                case .sqlite: bytes.append(UInt8(ascii: "?"))
+                case .postgres:
+                    bytes.append(UInt8(ascii: "$"))
+                    bytes.append(contentsOf: String(index + 1).utf8)
                 }
             }
         }
-        return text
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The statement text only: bind values are never printed, so logs hold no data.

@@ -108,6 +108,15 @@ struct JSONTreeDecoderTests {
         #expect(viaJSON == foundation(Body.self, text))
     }
 
+    @Test("text that is not UTF-8 is left to Foundation; non-ASCII UTF-8 is read")
+    func utf8() throws {
+        let invalid: [UInt8] = Array(#"{"patientId":"P"#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        #expect(invalid.withUnsafeBufferPointer { try? JSONTreeDecoder.decode(Body.self, from: $0) } == nil)
+        let accented = Array(#"{"patientId":"Zoë Ñúñez 山田"}"#.utf8)
+        let decoded = accented.withUnsafeBufferPointer { try? JSONTreeDecoder.decode(Body.self, from: $0) }
+        #expect(decoded?.patientId == "Zoë Ñúñez 山田")
+    }
+
     @Test("mutated documents: the fast path either agrees with Foundation or gives up")
     func mutations() {
         var generator = SplitMix(seed: 20_261_204)
