@@ -179,3 +179,35 @@ struct PostgresRoundTripTests {
         #expect(usage.inUse == 0, "every connection went back to the pool")
     }
 }
+
+@Suite("SQLite checkpoints")
+struct SQLiteCheckpointTests {
+    @Test("the WAL is copied into the database file by the background checkpointer, not by a commit")
+    func backgroundCheckpoint() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-ckpt-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/db.sqlite"
+        let database = try SQLiteDatabase(path: path)
+        defer { database.close() }
+        try database.write { try $0.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)") }
+        func size(_ file: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+        }
+        let before = size(path)
+        // About 1,500 pages of WAL in 300 commits: past the threshold more than once.
+        let body = String(repeating: "x", count: 20_000)
+        for _ in 0..<300 { try database.write { try $0.execute("INSERT INTO blobs (body) VALUES (\(body))") } }
+        var copied = false
+        for _ in 0..<100 where !copied {
+            copied = size(path) > before + 1_000_000
+            if !copied { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(copied)
+        // Under writes without pause the WAL stays bounded (4,000 frames at most, about 16 MB)
+        // instead of growing with everything written (1,500 commits of about 6 pages: ~37 MB).
+        for _ in 0..<1200 { try database.write { try $0.execute("INSERT INTO blobs (body) VALUES (\(body))") } }
+        #expect(size(path + "-wal") < 20_000_000)
+        let count = try database.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM blobs")?.int("n") }
+        #expect(count == 1500)
+    }
+}

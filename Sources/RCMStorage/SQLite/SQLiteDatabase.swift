@@ -27,6 +27,36 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         writer = try SQLiteConnection(path: path)
         try writer.run("PRAGMA journal_mode=WAL")
         try writer.run("PRAGMA synchronous=\(mode.uppercased())")
+        // Checkpoints run on a background thread instead of inside the commit that crosses the
+        // threshold (SQLite's default), which stalled that request for the copy and two fsyncs.
+        writer.onWALGrowth(pages: SQLiteCheckpointer.thresholdPages) { [weak self] in
+            if let self { SQLiteCheckpointer.shared.request(self) }
+        }
+    }
+
+    // MARK: Checkpoints (SQLiteCheckpointer)
+
+    private let checkpointLock = NSLock()
+    private var checkpointConnection: SQLiteConnection?
+    private var closed = false
+
+    /// Copies what the WAL holds into the database file without blocking writers or readers
+    /// (a passive checkpoint, on a connection of its own).
+    func checkpoint() {
+        checkpointLock.lock()
+        defer { checkpointLock.unlock() }
+        guard !closed else { return }
+        do {
+            if checkpointConnection == nil {
+                let connection = try SQLiteConnection(path: path)
+                // A connection learns the file is in WAL mode when it first reads it.
+                try connection.run("PRAGMA journal_mode=WAL")
+                checkpointConnection = connection
+            }
+            checkpointConnection?.checkpointPassive()
+        } catch {
+            // The next commit past the threshold asks again.
+        }
     }
 
     public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
@@ -73,6 +103,11 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
 
     public func close() {
+        checkpointLock.lock()
+        closed = true
+        checkpointConnection?.close()
+        checkpointConnection = nil
+        checkpointLock.unlock()
         writerLock.lock()
         writer.close()
         writerLock.unlock()
@@ -123,7 +158,44 @@ final class SQLiteConnection: SQLConnection {
         try run("PRAGMA foreign_keys=ON")
     }
 
+    /// Calls `grown` after a commit leaves at least `pages` frames in the WAL, instead of
+    /// checkpointing then and there; past four times that, checkpoints in the commit as SQLite
+    /// does by default. (The hook runs on the committing thread: keep it short.)
+    func onWALGrowth(pages: Int32, _ grown: @escaping @Sendable () -> Void) {
+        let hook = WALHook(pages: pages, grown: grown)
+        walHook = hook
+        sqlite3_wal_hook(
+            handle,
+            { context, connection, _, frames in
+                guard let context else { return SQLITE_OK }
+                let hook = Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue()
+                if frames >= hook.pages * 4 {
+                    // The background checkpointer has fallen behind: checkpoint here, as SQLite
+                    // itself would, so that the WAL stays bounded under any load.
+                    sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                } else if frames >= hook.pages {
+                    hook.grown()
+                }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    /// Keeps the hook's context alive as long as the connection.
+    private var walHook: WALHook?
+
+    final class WALHook: Sendable {
+        let pages: Int32
+        let grown: @Sendable () -> Void
+        init(pages: Int32, grown: @escaping @Sendable () -> Void) {
+            self.pages = pages
+            self.grown = grown
+        }
+    }
+
+    func checkpointPassive() { sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil) }
+
     func close() {
+        if walHook != nil { sqlite3_wal_hook(handle, nil, nil) }
         for statement in statements.values { sqlite3_finalize(statement) }
         statements.removeAll()
         columnNames.removeAll()
@@ -249,6 +321,41 @@ final class SQLiteConnection: SQLConnection {
         case constraintUnique, constraintPrimaryKey: return DatabaseError(.uniqueViolation, message)
         case _ where code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED: return DatabaseError(.busy, message)
         default: return DatabaseError(.other, message)
+        }
+    }
+}
+
+/// One thread that checkpoints the process's SQLite databases when their WAL has grown past
+/// `thresholdPages` (SQLite's own default threshold), off the request path.
+final class SQLiteCheckpointer: @unchecked Sendable {
+    static let shared = SQLiteCheckpointer()
+    static let thresholdPages: Int32 = 1000
+
+    private let condition = NSCondition()
+    private var pending: [ObjectIdentifier: SQLiteDatabase] = [:]
+    private var started = false
+
+    func request(_ database: SQLiteDatabase) {
+        condition.lock()
+        pending[ObjectIdentifier(database)] = database
+        if !started {
+            started = true
+            let thread = Thread { [self] in run() }
+            thread.name = "sqlite-checkpoint"
+            thread.start()
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while pending.isEmpty { condition.wait() }
+            let due = Array(pending.values)
+            pending.removeAll()
+            condition.unlock()
+            for database in due { database.checkpoint() }
         }
     }
 }
