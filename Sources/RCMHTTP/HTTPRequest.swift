@@ -24,7 +24,11 @@ public struct HTTPHeaders: Sendable, Sequence {
     public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
     public mutating func set(_ name: String, _ value: String) {
-        fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+        if fields.contains(where: { $0.name.caseInsensitiveEquals(name) }) {
+            fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+        }
+        // Room for the few headers added after a handler answers (request id, CORS, security).
+        if fields.capacity < fields.count + 1 { fields.reserveCapacity(fields.count + 6) }
         fields.append((name, value))
     }
 
