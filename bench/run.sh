@@ -79,11 +79,16 @@ rcm_alive() { # stops the benchmark with rcm's log if rcm has exited
     tail -n 30 "$TMP/rcm.log" >&2
     exit 1
 }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$RCM_PID/stat"; } # rcm's user + system time, in clock ticks
 run() { # NAME CONNECTIONS URL [wrk args...]
-    local name=$1 connections=$2 url=$3 out="bench/results/$STAMP-$1.txt"
+    local name=$1 connections=$2 url=$3 out="bench/results/$STAMP-$1.txt" before
     shift 3
     echo "== wrk $name: -c$connections $url =="
+    before=$(cpu_ticks)
     wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$@" "$url" | tee "$out"
+    # CPU time rcm spent per request during the run (rcm's own threads, the event pipeline
+    # included): steadier than req/s on a shared machine. Not meaningful for the nginx runs.
+    echo "rcm cpu ticks: $(($(cpu_ticks) - before)) at $(getconf CLK_TCK)/s" >>"$out"
     rcm_alive
 }
 for round in $(seq "$ROUNDS"); do
@@ -129,6 +134,10 @@ rounds_of() { # TARGET FUNCTION: the function's value for every round of the tar
     local round
     for round in $(seq "$ROUNDS"); do "$2" "$1-r$round"; done
 }
+cpu_us() { # rcm CPU microseconds per request of a run
+    awk -v hz="$(getconf CLK_TCK)" '/requests in/ { n = $1 } /^rcm cpu ticks:/ { t = $4 }
+        END { if (n > 0) printf "%.0f\n", t * 1000000 / hz / n }' "bench/results/$STAMP-$1.txt"
+}
 p99_ms() { p99 "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/ && $1 !~ /ms$/) v *= 1000; print v }'; }
 {
     echo "== summary ($STAMP) =="
@@ -136,14 +145,16 @@ p99_ms() { p99 "$1" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 
     echo "nproc: $(nproc)"
     echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
     echo "rounds: $ROUNDS of ${DURATION}s each (medians; every round listed)"
-    printf '%-18s %12s %12s %8s  %s\n' target 'req/s' 'p99 (ms)' errors 'req/s by round'
+    printf '%-18s %12s %10s %7s %14s  %s\n' target 'req/s' 'p99 (ms)' errors 'rcm CPU us/req' 'req/s by round'
     for target in nginx-health rcm-health "${GENERATE_TARGETS[@]}"; do
-        printf '%-18s %12s %12s %8s  %s\n' "$target" "$(rounds_of "$target" rps | median)" \
+        cpu=$(rounds_of "$target" cpu_us | median)
+        [[ $target == nginx-health ]] && cpu=-
+        printf '%-18s %12s %10s %7s %14s  %s\n' "$target" "$(rounds_of "$target" rps | median)" \
             "$(rounds_of "$target" p99_ms | median)" "$(rounds_of "$target" errors | awk '{ n += $1 } END { print n + 0 }')" \
-            "$(rounds_of "$target" rps | tr '\n' ' ')"
+            "$cpu" "$(rounds_of "$target" rps | tr '\n' ' ')"
     done
-    printf '%-18s %12s %12s %8s\n' rcm-generate-cold "$(rps rcm-generate-cold)" "$(p99_ms rcm-generate-cold)" \
-        "$(errors rcm-generate-cold)"
+    printf '%-18s %12s %10s %7s %14s\n' rcm-generate-cold "$(rps rcm-generate-cold)" "$(p99_ms rcm-generate-cold)" \
+        "$(errors rcm-generate-cold)" "$(cpu_us rcm-generate-cold)"
     ratios=$(for round in $(seq "$ROUNDS"); do
         awk -v r="$(rps "rcm-health-r$round")" -v n="$(rps "nginx-health-r$round")" 'BEGIN { if (n > 0) printf "%.2f\n", r / n }'
     done)
