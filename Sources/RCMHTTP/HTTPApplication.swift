@@ -27,9 +27,15 @@ public struct HTTPApplication: Sendable {
         var context = RequestContext(requestId: requestId, logger: logger)
         context.logger.set("request.id", requestId)
         let started = Tracing.nowNanos()
-        let trace = TraceContext.incoming(request.headers["traceparent"], ratio: Tracing.sampleRatio)
-        context.trace = trace
-        context.logger.set("trace.id", trace.traceId)
+        // Liveness and readiness probes carry no data and are hit by load balancers many times a
+        // second: they are not traced (as tracing libraries exclude health checks by default) and
+        // carry no browser security headers.
+        let isProbe = request.path.hasPrefix("/health/")
+        let trace = isProbe ? nil : TraceContext.incoming(request.headers["traceparent"], ratio: Tracing.sampleRatio)
+        if let trace {
+            context.trace = trace
+            context.logger.set("trace.id", trace.traceId)
+        }
         var response: HTTPResponse
         let origin = request.headers["Origin"]
         let allowedOrigin = origin.flatMap { limits.corsOrigins.contains($0) ? $0 : nil }
@@ -73,12 +79,9 @@ public struct HTTPApplication: Sendable {
             response.headers.add("Access-Control-Expose-Headers", "X-Request-Id, ETag, Location, Retry-After")
             response.headers.add("Vary", "Origin")
         }
-        // Liveness and readiness probes carry no data and are hit by load balancers many times a
-        // second; a call between services in this process never reaches a browser.
-        if !request.isInProcessCall, !request.path.hasPrefix("/health/") {
-            HTTPApplication.addSecurityHeaders(&response)
-        }
-        if trace.sampled {
+        // A call between services in this process never reaches a browser.
+        if !request.isInProcessCall, !isProbe { HTTPApplication.addSecurityHeaders(&response) }
+        if let trace, trace.sampled {
             Tracing.record(
                 Tracing.Span(
                     name: "\(request.method.rawValue) \(Tracing.maskedPath(request.path))", context: trace, kind: 2,

@@ -159,8 +159,8 @@ final class SQLiteConnection: SQLConnection {
     }
 
     /// Calls `grown` after a commit leaves at least `pages` frames in the WAL, instead of
-    /// checkpointing then and there; past four times that, checkpoints in the commit as SQLite
-    /// does by default. (The hook runs on the committing thread: keep it short.)
+    /// checkpointing then and there; past four times that, checkpoints in the commit and restarts
+    /// the WAL. (The hook runs on the committing thread, after the commit: keep it short.)
     func onWALGrowth(pages: Int32, _ grown: @escaping @Sendable () -> Void) {
         let hook = WALHook(pages: pages, grown: grown)
         walHook = hook
@@ -170,9 +170,10 @@ final class SQLiteConnection: SQLConnection {
                 guard let context else { return SQLITE_OK }
                 let hook = Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue()
                 if frames >= hook.pages * 4 {
-                    // The background checkpointer has fallen behind: checkpoint here, as SQLite
-                    // itself would, so that the WAL stays bounded under any load.
-                    sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                    // The background checkpointer has fallen behind the writes: checkpoint here,
+                    // waiting (up to the busy timeout) for readers and the checkpointer so that
+                    // the next commit starts the WAL afresh — the WAL stays bounded under any load.
+                    sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, nil)
                 } else if frames >= hook.pages {
                     hook.grown()
                 }
