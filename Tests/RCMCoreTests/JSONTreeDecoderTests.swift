@@ -1,4 +1,5 @@
 import Foundation
+import RCMTestSupport
 import Testing
 
 @testable import RCMCore
@@ -119,7 +120,7 @@ struct JSONTreeDecoderTests {
 
     @Test("mutated documents: the fast path either agrees with Foundation or gives up")
     func mutations() {
-        var generator = SplitMix(seed: 20_261_204)
+        var generator = SeededGenerator(seed: 20_261_204)
         let alphabet = Array(#"{}[]":,.-+eE0123456789 \ntrufalsnl"#.utf8)
         var agreed = 0
         var gaveUp = 0
@@ -146,18 +147,5 @@ struct JSONTreeDecoderTests {
             }
         }
         #expect(agreed > 100 && gaveUp > 100)
-    }
-}
-
-/// Deterministic generator for the mutation test.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
     }
 }

@@ -29,9 +29,12 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         try writer.run("PRAGMA synchronous=\(mode.uppercased())")
         // Checkpoints run on a background thread instead of inside the commit that crosses the
         // threshold (SQLite's default), which stalled that request for the copy and two fsyncs.
-        writer.onWALGrowth(pages: SQLiteCheckpointer.thresholdPages) { [weak self] in
-            if let self { SQLiteCheckpointer.shared.request(self) }
-        }
+        writer.onWALGrowth(
+            pages: SQLiteCheckpointer.thresholdPages,
+            grown: { [weak self] in
+                if let self { SQLiteCheckpointer.shared.request(self) }
+            },
+            overdue: { [weak self] connection in self?.restartCheckpoint(on: connection) })
     }
 
     // MARK: Checkpoints (SQLiteCheckpointer)
@@ -39,6 +42,16 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     private let checkpointLock = NSLock()
     private var checkpointConnection: SQLiteConnection?
     private var closed = false
+
+    /// The background checkpointer has fallen far behind the writes: from the committing
+    /// connection, wait for it to finish its run, then checkpoint everything and have the next
+    /// commit start the WAL afresh (waiting for readers up to the busy timeout). This bounds the
+    /// WAL under any load, at the cost of a pause for that one commit.
+    private func restartCheckpoint(on connection: OpaquePointer) {
+        checkpointLock.lock()
+        defer { checkpointLock.unlock() }
+        sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, nil)
+    }
 
     /// Copies what the WAL holds into the database file without blocking writers or readers
     /// (a passive checkpoint, on a connection of its own).
@@ -161,19 +174,18 @@ final class SQLiteConnection: SQLConnection {
     /// Calls `grown` after a commit leaves at least `pages` frames in the WAL, instead of
     /// checkpointing then and there; past four times that, checkpoints in the commit and restarts
     /// the WAL. (The hook runs on the committing thread, after the commit: keep it short.)
-    func onWALGrowth(pages: Int32, _ grown: @escaping @Sendable () -> Void) {
-        let hook = WALHook(pages: pages, grown: grown)
+    func onWALGrowth(
+        pages: Int32, grown: @escaping @Sendable () -> Void, overdue: @escaping @Sendable (OpaquePointer) -> Void
+    ) {
+        let hook = WALHook(pages: pages, grown: grown, overdue: overdue)
         walHook = hook
         sqlite3_wal_hook(
             handle,
             { context, connection, _, frames in
                 guard let context else { return SQLITE_OK }
                 let hook = Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue()
-                if frames >= hook.pages * 4 {
-                    // The background checkpointer has fallen behind the writes: checkpoint here,
-                    // waiting (up to the busy timeout) for readers and the checkpointer so that
-                    // the next commit starts the WAL afresh — the WAL stays bounded under any load.
-                    sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, nil)
+                if frames >= hook.pages * 4, let connection {
+                    hook.overdue(connection)
                 } else if frames >= hook.pages {
                     hook.grown()
                 }
@@ -187,9 +199,12 @@ final class SQLiteConnection: SQLConnection {
     final class WALHook: Sendable {
         let pages: Int32
         let grown: @Sendable () -> Void
-        init(pages: Int32, grown: @escaping @Sendable () -> Void) {
+        let overdue: @Sendable (OpaquePointer) -> Void
+        init(pages: Int32, grown: @escaping @Sendable () -> Void, overdue: @escaping @Sendable (OpaquePointer) -> Void)
+        {
             self.pages = pages
             self.grown = grown
+            self.overdue = overdue
         }
     }
 
