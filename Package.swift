@@ -62,7 +62,7 @@ let package = Package(
 
         // Tests.
         .target(name: "RCMTestSupport", dependencies: ["RCMStorage"], path: "Tests/Support"),
-        .testTarget(name: "RCMCoreTests", dependencies: ["RCMCore", "RCMTestSupport"]),
+        .testTarget(name: "RCMCoreTests", dependencies: ["RCMCore"]),
         .testTarget(name: "RCMHTTPTests", dependencies: ["RCMHTTP", "RCMSecurity"]),
         .testTarget(name: "RCMStorageTests", dependencies: ["RCMStorage", "RCMTestSupport"]),
         .testTarget(name: "RCMEventsTests", dependencies: ["RCMEvents", "RCMStorage", "RCMTestSupport"]),
@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "RCMPlatformTests", dependencies: ["RCMPlatform", "IdentityService", "RCMTestSupport"]),
         .testTarget(name: "BillingServiceTests", dependencies: ["BillingService"]),
         .testTarget(name: "ClaimServiceTests", dependencies: ["ClaimService"]),
-        .testTarget(name: "RCMX12Tests", dependencies: ["RCMX12", "RCMCore", "RCMTestSupport"]),
+        .testTarget(name: "RCMX12Tests", dependencies: ["RCMX12", "RCMCore"]),
         .testTarget(name: "RCMCodesTests", dependencies: ["RCMCodes", "RCMCore"]),
         .testTarget(name: "RCMScrubberTests", dependencies: ["RCMScrubber", "RCMCore"]),
     ],

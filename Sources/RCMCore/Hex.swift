@@ -16,15 +16,6 @@ public enum Hex {
         }
     }
 
-    /// The 16 hex digits of a 64-bit word, most significant first.
-    @inlinable
-    public static func encode(_ word: UInt64) -> String {
-        String(unsafeUninitializedCapacity: 16) { text in
-            write(word, into: text, at: 0)
-            return 16
-        }
-    }
-
     /// Writes the 16 hex digits of `word` into `text` from `offset`.
     @inlinable
     public static func write(_ word: UInt64, into text: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {

@@ -40,11 +40,6 @@ public enum JSON {
         return try decoder.decode(type, from: Data(text.utf8))
     }
 
-    /// Foundation's decoder alone (tests compare the fast path with it).
-    static func foundationDecode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try decoder.decode(type, from: Data(bytes))
-    }
-
     /// A JSON Pointer (RFC 6901) for a decoding path: `/services/0/cost`.
     public static func pointer(_ path: [any CodingKey]) -> String {
         path.map { key in

@@ -91,60 +91,53 @@ struct JSONTreeParser {
     }
 
     private mutating func object() throws -> JSONNode {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw JSONTreeDecoder.GiveUp() }
-        defer { depth -= 1 }
-        index += 1  // {
         var members: [(key: String, value: JSONNode)] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw JSONTreeDecoder.GiveUp() }
-            let key = try string()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw JSONTreeDecoder.GiveUp() }
-            index += 1
-            skipWhitespace()
-            members.append((key, try value()))
-            skipWhitespace()
-            guard index < bytes.count else { throw JSONTreeDecoder.GiveUp() }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
+        try elements(closing: UInt8(ascii: "}")) { parser in
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                throw JSONTreeDecoder.GiveUp()
             }
-            guard bytes[index] == UInt8(ascii: "}") else { throw JSONTreeDecoder.GiveUp() }
-            index += 1
-            return .object(members)
+            let key = try parser.string()
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
+                throw JSONTreeDecoder.GiveUp()
+            }
+            parser.index += 1
+            parser.skipWhitespace()
+            members.append((key, try parser.value()))
         }
+        return .object(members)
     }
 
     private mutating func array() throws -> JSONNode {
+        var elements: [JSONNode] = []
+        try self.elements(closing: UInt8(ascii: "]")) { parser in elements.append(try parser.value()) }
+        return .array(elements)
+    }
+
+    /// The members of an object or the elements of an array, from the opening bracket: `element`
+    /// reads one; the commas, the closing bracket and the depth limit are handled here.
+    private mutating func elements(closing: UInt8, _ element: (inout JSONTreeParser) throws -> Void) throws {
         depth += 1
         guard depth <= Self.maxDepth else { throw JSONTreeDecoder.GiveUp() }
         defer { depth -= 1 }
-        index += 1  // [
-        var elements: [JSONNode] = []
+        index += 1  // the opening bracket
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        if index < bytes.count, bytes[index] == closing {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try value())
+            try element(&self)
             skipWhitespace()
             guard index < bytes.count else { throw JSONTreeDecoder.GiveUp() }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 continue
             }
-            guard bytes[index] == UInt8(ascii: "]") else { throw JSONTreeDecoder.GiveUp() }
+            guard bytes[index] == closing else { throw JSONTreeDecoder.GiveUp() }
             index += 1
-            return .array(elements)
+            return
         }
     }
 
@@ -239,23 +232,23 @@ struct JSONTreeParser {
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else {
-            guard try digits() > 0 else { throw JSONTreeDecoder.GiveUp() }
+            guard digits() > 0 else { throw JSONTreeDecoder.GiveUp() }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            guard try digits() > 0 else { throw JSONTreeDecoder.GiveUp() }
+            guard digits() > 0 else { throw JSONTreeDecoder.GiveUp() }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
                 index += 1
             }
-            guard try digits() > 0 else { throw JSONTreeDecoder.GiveUp() }
+            guard digits() > 0 else { throw JSONTreeDecoder.GiveUp() }
         }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
-    private mutating func digits() throws -> Int {
+    private mutating func digits() -> Int {
         let start = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
         return index - start

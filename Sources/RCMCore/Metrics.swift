@@ -20,9 +20,8 @@ public final class Metrics: Sendable {
         }
     }
 
-    /// A series: its name and flattened labels. Callers on a hot path make it once
-    /// (`Metrics.key`) instead of on every observation.
-    public struct Key: Hashable, Sendable {
+    /// A series: its name and flattened labels.
+    struct Key: Hashable, Sendable {
         let name: String
         let labels: [String]
     }
@@ -39,10 +38,6 @@ public final class Metrics: Sendable {
             count += 1
             sum += seconds
         }
-    }
-
-    public static func key(_ name: String, _ labels: Labels = []) -> Key {
-        Key(name: name, labels: flatten(labels))
     }
 
     /// Request-latency buckets, in seconds.
@@ -65,19 +60,13 @@ public final class Metrics: Sendable {
 
     /// Adds `count` (events, requests, messages: never money) to a counter.
     public func increment(_ name: String, _ labels: Labels = [], by count: Double = 1) {
-        increment(Metrics.key(name, labels), by: count)
-    }
-
-    public func increment(_ key: Key, by count: Double = 1) {
+        let key = Key(name: name, labels: Metrics.flatten(labels))
         counters.withLock { $0[key, default: 0] += count }
     }
 
-    public func observe(_ name: String, _ labels: Labels = [], seconds: Double) {
-        observe(Metrics.key(name, labels), seconds: seconds)
-    }
-
     /// Records in place (no copy of the bucket array per observation).
-    public func observe(_ key: Key, seconds: Double) {
+    public func observe(_ name: String, _ labels: Labels = [], seconds: Double) {
+        let key = Key(name: name, labels: Metrics.flatten(labels))
         histograms.withLock { all in
             all[key, default: Histogram(buckets: Array(repeating: 0, count: Metrics.latencyBuckets.count))]
                 .record(seconds)

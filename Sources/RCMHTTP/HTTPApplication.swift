@@ -1,6 +1,5 @@
 import Foundation
 import RCMCore
-import Synchronization
 
 /// The whole request path, with or without a socket: request id, global middleware, router,
 /// and the mapping of every error to RFC 9457 problem+json.
@@ -119,22 +118,11 @@ public struct HTTPApplication: Sendable {
         return newRequestId()
     }
 
-    /// 64 random bits drawn once per process; request ids add a counter mixed by SplitMix64, so
-    /// they are unique without a `getrandom` system call per request (which showed in profiles).
-    private static let processBits: UInt64 = {
-        var generator = SystemRandomNumberGenerator()
-        return generator.next()
-    }()
-    private static let counter = Atomic<UInt64>(0)
-
-    /// A request id in the textual form of a version 4 UUID.
+    /// A request id in the textual form of a version 4 UUID: the process's seed, then a word of
+    /// `UniqueWords` (unique without a system call per request).
     public static func newRequestId() -> String {
-        var mixed = counter.add(1, ordering: .relaxed).newValue &+ 0x9E37_79B9_7F4A_7C15
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        mixed ^= mixed >> 31
-        let high = (processBits & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
-        let low = (mixed & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        let high = (UniqueWords.processSeed & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        let low = (UniqueWords.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
         return String(unsafeUninitializedCapacity: 36) { text in
             // The 32 digits go to the end of the buffer, then move left around the dashes of
             // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx (a digit's source is never before its destination).

@@ -177,22 +177,13 @@ public enum Tracing {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
-    private static let processBits: UInt64 = {
-        var generator = SystemRandomNumberGenerator()
-        return generator.next()
-    }()
-    private static let counter = Atomic<UInt64>(0)
-
-    /// `bytes` random-looking bytes as hex: SplitMix64 over a per-process random seed and a counter
-    /// (ids must be unique, not secret; no system call per request).
+    /// `bytes` random-looking bytes as hex, from `UniqueWords` (ids must be unique, not secret; no
+    /// system call per request).
     static func newId(bytes: Int) -> String {
         let words = (bytes + 7) / 8
         return String(unsafeUninitializedCapacity: words * 16) { text in
             for word in 0..<words {
-                var mixed = processBits &+ counter.add(1, ordering: .relaxed).newValue &* 0x9E37_79B9_7F4A_7C15
-                mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-                Hex.write(mixed ^ (mixed >> 31) | 1, into: text, at: word * 16)
+                Hex.write(UniqueWords.next() | 1, into: text, at: word * 16)  // never all zeros
             }
             return bytes * 2
         }

@@ -192,10 +192,7 @@ public final class AuditLog: @unchecked Sendable {
             try connection.execute(insert)
             for (entry, checkpoint) in checkpoints {
                 try connection.execute(
-                    """
-                    INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
-                    VALUES (\(entry.seq), \(entry.hash), \(checkpoint.kid), \(checkpoint.signature), \(Timestamp.now()))
-                    """)
+                    AuditLog.insertCheckpoint(count: entry.seq, head: entry.hash, signed: checkpoint))
             }
         }
     }
@@ -213,13 +210,16 @@ public final class AuditLog: @unchecked Sendable {
         }
         guard !exists else { return }
         let signed = try signature(count: current.seq, head: current.hash)
-        try database.write { connection in
-            try connection.execute(
-                """
-                INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
-                VALUES (\(current.seq), \(current.hash), \(signed.kid), \(signed.signature), \(Timestamp.now()))
-                """)
+        try database.write {
+            try $0.execute(AuditLog.insertCheckpoint(count: current.seq, head: current.hash, signed: signed))
         }
+    }
+
+    static func insertCheckpoint(count: Int64, head: String, signed: (kid: String, signature: String)) -> SQL {
+        """
+        INSERT INTO audit_checkpoints (count, head_hash, kid, signature, created_at)
+        VALUES (\(count), \(head), \(signed.kid), \(signed.signature), \(Timestamp.now()))
+        """
     }
 
     func signature(count: Int64, head: String) throws -> (kid: String, signature: String) {

@@ -10,9 +10,17 @@ struct HexAndIdentifierTests {
         #expect(Hex.encode([UInt8]()) == "")
         #expect(Hex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
         #expect(Hex.encode(Array(0...255).map(UInt8.init)).count == 512)
-        #expect(Hex.encode(UInt64(0x0123_4567_89ab_cdef)) == "0123456789abcdef")
-        #expect(Hex.encode(UInt64.max) == "ffffffffffffffff")
-        #expect(Hex.encode(UInt64(0)) == "0000000000000000")
+        func word(_ value: UInt64) -> String {
+            String(unsafeUninitializedCapacity: 18) { text in
+                text[0] = UInt8(ascii: "<")
+                Hex.write(value, into: text, at: 1)
+                text[17] = UInt8(ascii: ">")
+                return 18
+            }
+        }
+        #expect(word(0x0123_4567_89ab_cdef) == "<0123456789abcdef>")
+        #expect(word(UInt64.max) == "<ffffffffffffffff>")
+        #expect(word(0) == "<0000000000000000>")
         #expect(
             Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }

@@ -1,5 +1,5 @@
 import Foundation
-import RCMTestSupport
+import RCMCore
 import Testing
 
 @testable import RCMX12
@@ -11,7 +11,7 @@ struct X12FuzzTests {
     static let iterations = Int(ProcessInfo.processInfo.environment["RCM_X12_FUZZ_ITERATIONS"] ?? "") ?? 3000
     static let timeBudget = TimeInterval(ProcessInfo.processInfo.environment["RCM_X12_FUZZ_SECONDS"] ?? "") ?? 3
 
-    static func mutate(_ input: [UInt8], _ random: inout SeededGenerator) -> (bytes: [UInt8], how: String) {
+    static func mutate(_ input: [UInt8], _ random: inout SplitMix64) -> (bytes: [UInt8], how: String) {
         var bytes = input
         let separators: [UInt8] = Array("*~:^\r\n|>".utf8)
         var how: [String] = []
@@ -65,7 +65,7 @@ struct X12FuzzTests {
     @Test("random mutations of every fixture: parse, validate, re-write, read 271s")
     func mutations() throws {
         let fixtures = try Fixtures.all()
-        var random = SeededGenerator(seed: Self.seed)
+        var random = SplitMix64(seed: Self.seed)
         let started = Date()
         var runs = 0
         var withErrors = 0
@@ -96,7 +96,7 @@ struct X12FuzzTests {
     @Test("reading a file in tiny chunks gives the same segments and issues as reading it in memory")
     func chunkedReadingAgrees() throws {
         let fixtures = try Fixtures.all()
-        var random = SeededGenerator(seed: Self.seed ^ 0xC0FFEE)
+        var random = SplitMix64(seed: Self.seed ^ 0xC0FFEE)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("x12-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,19 +1,13 @@
 import RCMCore
 
-/// A deterministic pseudo-random generator (SplitMix64): the same seed gives the same sequence on
-/// every platform and Swift version (unlike the standard library's `random(in:)` algorithms).
+/// A deterministic pseudo-random generator (`SplitMix64`) with the draws the claim generator
+/// makes: the same seed gives the same claims on every platform and Swift version.
 public struct SeededGenerator: Sendable {
-    private var state: UInt64
+    private var words: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { words = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { words.next() }
 
     /// A number in `range`.
     public mutating func int(_ range: ClosedRange<Int>) -> Int {
