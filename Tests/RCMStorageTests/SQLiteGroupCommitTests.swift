@@ -1,0 +1,187 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import RCMStorage
+
+@Suite("SQLite group commit")
+struct SQLiteGroupCommitTests {
+    struct Refused: Error {}
+
+    /// A database with a table `t (n INTEGER PRIMARY KEY, writer TEXT)`.
+    func makeDatabase() throws -> (SQLiteDatabase, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-group-\(UUID())").path
+        let database = try SQLiteDatabase(path: directory + "/db.sqlite")
+        try database.write { try $0.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, writer TEXT NOT NULL)") }
+        return (database, directory)
+    }
+
+    func rows(_ database: SQLiteDatabase) throws -> [String] {
+        try database.read { try $0.query("SELECT writer FROM t ORDER BY n").map { try $0.string("writer") } }
+    }
+
+    /// Runs `first` on a thread; once its body has started, runs each of `others` on a thread of
+    /// its own while `first`'s body holds the writer until they all wait for it, so they join its
+    /// transaction. Returns each writer's outcome (nil: succeeded), first one first.
+    func writeInGroup(
+        _ database: SQLiteDatabase,
+        first: @escaping @Sendable (any SQLConnection) throws -> Void,
+        others: [@Sendable (any SQLConnection) throws -> Void]
+    ) -> [String?] {
+        let outcomes = Mutex<[Int: String]>([:])
+        let started = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        func run(_ index: Int, _ body: @escaping @Sendable (any SQLConnection) throws -> Void) {
+            group.enter()
+            Thread {
+                do {
+                    try database.write { try body($0) }
+                } catch {
+                    outcomes.withLock { $0[index] = String(describing: error) }
+                }
+                group.leave()
+            }.start()
+        }
+        run(
+            0,
+            { connection in
+                try first(connection)
+                started.signal()
+                let deadline = Date(timeIntervalSinceNow: 10)
+                while database.groupCommit.waitingWriters < others.count, Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+            })
+        started.wait()
+        for (index, body) in others.enumerated() { run(index + 1, body) }
+        group.wait()
+        return (0...others.count).map { index in outcomes.withLock { $0[index] } }
+    }
+
+    @Test("writers that queue behind one another share one commit, and each returns after it")
+    func queuedWritersShareACommit() throws {
+        let (database, directory) = try makeDatabase()
+        defer {
+            database.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let before = database.groupCommit.statistics
+        let outcomes = writeInGroup(
+            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
+            others: ["b", "c", "d"].map { name in { try $0.execute("INSERT INTO t (writer) VALUES (\(name))") } })
+        #expect(outcomes == [nil, nil, nil, nil])
+        let after = database.groupCommit.statistics
+        #expect(after.commits - before.commits == 1, "one commit carried the four writers' work")
+        #expect(after.members - before.members == 4)
+        #expect(try rows(database).sorted() == ["a", "b", "c", "d"])
+    }
+
+    @Test("a body that throws in a group undoes only its own work; the others commit")
+    func failureUndoesOnlyItsOwnWork() throws {
+        let (database, directory) = try makeDatabase()
+        defer {
+            database.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let outcomes = writeInGroup(
+            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
+            others: [
+                { try $0.execute("INSERT INTO t (writer) VALUES (\("b"))") },
+                { connection in
+                    try connection.execute("INSERT INTO t (writer) VALUES (\("refused"))")
+                    try connection.execute("UPDATE t SET writer = 'overwritten'")
+                    throw Refused()
+                },
+                { try $0.execute("INSERT INTO t (writer) VALUES (\("d"))") },
+            ])
+        #expect(outcomes[0] == nil && outcomes[1] == nil && outcomes[3] == nil)
+        #expect(outcomes[2]?.contains("Refused") == true)
+        #expect(try rows(database).sorted() == ["a", "b", "d"])
+    }
+
+    @Test("a constraint violation in a group is that writer's error alone")
+    func constraintViolationStaysWithItsWriter() throws {
+        let (database, directory) = try makeDatabase()
+        defer {
+            database.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let outcomes = writeInGroup(
+            database, first: { try $0.execute("INSERT INTO t (n, writer) VALUES (1, \("a"))") },
+            others: [
+                { try $0.execute("INSERT INTO t (n, writer) VALUES (1, \("duplicate"))") },
+                { try $0.execute("INSERT INTO t (n, writer) VALUES (2, \("c"))") },
+            ])
+        #expect(outcomes[0] == nil && outcomes[2] == nil)
+        #expect(outcomes[1] != nil)
+        #expect(try rows(database) == ["a", "c"])
+    }
+
+    @Test("when the transaction ends before its commit, every writer in the group gets an error")
+    func lostTransactionFailsTheWholeGroup() throws {
+        let (database, directory) = try makeDatabase()
+        defer {
+            database.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        // A body ending the transaction stands in for SQLite rolling it back after an I/O error.
+        let outcomes = writeInGroup(
+            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
+            others: [
+                { connection in
+                    try connection.execute("INSERT INTO t (writer) VALUES (\("b"))")
+                    try connection.execute("ROLLBACK")
+                }
+            ])
+        #expect(outcomes[0] != nil, "a's work was lost with the transaction: it must not be told otherwise")
+        #expect(outcomes[1] != nil)
+        #expect(try rows(database).isEmpty)
+        // The connection is usable afterwards.
+        try database.write { try $0.execute("INSERT INTO t (writer) VALUES (\("e"))") }
+        #expect(try rows(database) == ["e"])
+    }
+
+    @Test("eight threads writing at once: every acknowledged write is there, every refused one is not")
+    func concurrentWriters() throws {
+        let (database, directory) = try makeDatabase()
+        defer {
+            database.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let acknowledged = Mutex<Set<String>>([])
+        let missing = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for index in 0..<150 {
+                let name = "\(thread)-\(index)"
+                do {
+                    try database.write { connection in
+                        try connection.execute("INSERT INTO t (writer) VALUES (\(name))")
+                        if index % 7 == 3 { throw Refused() }
+                    }
+                    acknowledged.withLock { _ = $0.insert(name) }
+                    // Acknowledged means committed: a reader sees it at once.
+                    let seen = try database.read {
+                        try $0.queryFirst("SELECT n FROM t WHERE writer = \(name)") != nil
+                    }
+                    if !seen { missing.withLock { $0.append(name) } }
+                } catch is Refused {
+                } catch {
+                    missing.withLock { $0.append("\(name): \(error)") }
+                }
+            }
+        }
+        #expect(missing.withLock { $0 }.isEmpty)
+        #expect(Set(try rows(database)) == acknowledged.withLock { $0 })
+        #expect(acknowledged.withLock { $0.count } == 8 * (150 - 21))
+    }
+
+    @Test("a write after close fails instead of waiting forever")
+    func writeAfterClose() throws {
+        let (database, directory) = try makeDatabase()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        database.close()
+        #expect(throws: (any Error).self) {
+            try database.write { try $0.execute("INSERT INTO t (writer) VALUES ('x')") }
+        }
+    }
+}
