@@ -39,10 +39,14 @@ final class ScriptedServer: @unchecked Sendable {
         }
         port = UInt16(bigEndian: address.sin_port)
         let counter = self.counter
+        let acceptStopped = self.acceptStopped
         Thread.detachNewThread {
             while true {
                 let connection = accept(descriptor, nil, nil)
-                guard connection >= 0 else { return }
+                guard connection >= 0 else {
+                    acceptStopped.signal()
+                    return
+                }
                 counter.value.add(1, ordering: .relaxed)
                 Thread.detachNewThread {
                     serve(connection)
@@ -52,8 +56,15 @@ final class ScriptedServer: @unchecked Sendable {
         }
     }
 
+    /// Signalled when the accepting thread has left its loop.
+    private let acceptStopped = DispatchSemaphore(value: 0)
+
     deinit {
+        // Wake the accepting thread and let it leave before the descriptor is closed: once
+        // closed, its number goes to the next socket any test opens, and a thread still calling
+        // accept on it would take (and close) another test's connections.
         shutdown(listener, Int32(SHUT_RDWR))
+        _ = acceptStopped.wait(timeout: .now() + 5)
         close(listener)
     }
 
