@@ -233,7 +233,7 @@ public final class AuditLog: @unchecked Sendable {
             entry.resourceType, entry.resourceId ?? "", String(entry.outcome), entry.ip, entry.userAgent,
             entry.requestId,
         ]
-        return Digest.sha256Hex(Array(fields.joined(separator: "\u{1F}").utf8))
+        return Digest.sha256Hex(fields.joined(separator: "\u{1F}").utf8)
     }
 
     /// What `verify()` found.

@@ -23,6 +23,14 @@ struct HexAndIdentifierTests {
         #expect(word(0) == "<0000000000000000>")
         #expect(
             Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // Contiguous or not, from a string's bytes or an array's: the same digest.
+        #expect(Digest.sha256Hex("abc".utf8) == Digest.sha256Hex(Array("abc".utf8)))
+        #expect(Digest.sha256Hex(Array("cba".utf8).reversed()) == Digest.sha256Hex(Array("abc".utf8)))
+        #expect(Digest.sha256Hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        // FIPS 180-2's long example: a million "a".
+        #expect(
+            Digest.sha256Hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     @Test("identifiers are prefixed, 26 Crockford characters, ordered by time and distinct")
