@@ -8,10 +8,11 @@ import Testing
 struct SQLiteGroupCommitTests {
     struct Refused: Error {}
 
-    /// A database with a table `t (n INTEGER PRIMARY KEY, writer TEXT)`.
-    func makeDatabase() throws -> (SQLiteDatabase, String) {
+    /// A database with a table `t (n INTEGER PRIMARY KEY, writer TEXT)`; groups are handed on for
+    /// as long as the tests take to line writers up (unless told otherwise).
+    func makeDatabase(groupCommitDelay: Duration = .seconds(60)) throws -> (SQLiteDatabase, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-group-\(UUID())").path
-        let database = try SQLiteDatabase(path: directory + "/db.sqlite")
+        let database = try SQLiteDatabase(path: directory + "/db.sqlite", groupCommitDelay: groupCommitDelay)
         try database.write { try $0.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, writer TEXT NOT NULL)") }
         return (database, directory)
     }
@@ -74,6 +75,23 @@ struct SQLiteGroupCommitTests {
         #expect(after.commits - before.commits == 1, "one commit carried the four writers' work")
         #expect(after.members - before.members == 4)
         #expect(try rows(database).sorted() == ["a", "b", "c", "d"])
+    }
+
+    @Test("a transaction older than the group delay commits instead of being handed on")
+    func delayBoundsTheGroup() throws {
+        let (database, directory) = try makeDatabase(groupCommitDelay: .zero)
+        defer {
+            database.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let before = database.groupCommit.statistics
+        let outcomes = writeInGroup(
+            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
+            others: ["b", "c"].map { name in { try $0.execute("INSERT INTO t (writer) VALUES (\(name))") } })
+        #expect(outcomes == [nil, nil, nil])
+        let after = database.groupCommit.statistics
+        #expect(after.commits - before.commits == 3, "each writer committed alone")
+        #expect(try rows(database).sorted() == ["a", "b", "c"])
     }
 
     @Test("a body that throws in a group undoes only its own work; the others commit")

@@ -9,7 +9,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     public let path: String
     public var dialect: SQLDialect { .sqlite }
     private let writer: SQLiteConnection
-    let groupCommit = SQLiteGroupCommit()
+    let groupCommit: SQLiteGroupCommit
     private var readers: [SQLiteConnection] = []
     private let readersLock = NSLock()
 
@@ -18,8 +18,14 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     /// - Parameter checkpointPages: WAL frames after which a background checkpoint copies them into
     ///   the database file (past twice that, the committing connection checkpoints and restarts the
     ///   WAL). Taken from `RCM_SQLITE_CHECKPOINT_PAGES` when not given; 4,000 (16 MB) by default.
-    public init(path: String, synchronous: String? = nil, checkpointPages: Int32? = nil) throws {
+    /// - Parameter groupCommitDelay: how long a write transaction may be handed on to writers
+    ///   waiting behind it before it commits (SQLiteGroupCommit).
+    public init(
+        path: String, synchronous: String? = nil, checkpointPages: Int32? = nil,
+        groupCommitDelay: Duration = .milliseconds(10)
+    ) throws {
         self.path = path
+        groupCommit = SQLiteGroupCommit(maxDelay: groupCommitDelay)
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -16,8 +16,11 @@ import Foundation
 /// work; the others in the group are unaffected. If SQLite itself ends the transaction after an
 /// error (a full disk, an I/O error), every caller in the group gets that error.
 final class SQLiteGroupCommit: @unchecked Sendable {
-    /// Bodies in one transaction at most: bounds how long the first one waits for its commit.
+    /// Bodies in one transaction at most, and how long after its transaction began a group is
+    /// still handed on: together they bound how long the first member waits for its commit (a
+    /// body already running is waited for; only further hand-offs stop).
     let maxMembers: Int
+    let maxDelayNanoseconds: UInt64
     private let condition = NSCondition()
     /// A thread is running a body, or committing, on the writer connection.
     private var busy = false
@@ -46,9 +49,14 @@ final class SQLiteGroupCommit: @unchecked Sendable {
         var members = 0
         /// Set when the transaction ends: committed, or failed for everyone in it.
         var outcome: Result<Void, any Error>?
+        let began = DispatchTime.now().uptimeNanoseconds
     }
 
-    init(maxMembers: Int = 32) { self.maxMembers = maxMembers }
+    init(maxMembers: Int = 32, maxDelay: Duration = .milliseconds(10)) {
+        self.maxMembers = maxMembers
+        let (seconds, attoseconds) = maxDelay.components
+        self.maxDelayNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds / 1_000_000_000))
+    }
 
     func write<T>(on connection: SQLiteConnection, _ body: (any SQLConnection) throws -> T) throws -> T {
         let group = try begin(on: connection)
@@ -93,7 +101,9 @@ final class SQLiteGroupCommit: @unchecked Sendable {
             end()
             return try result.get()
         }
-        if waiting > 0, group.members < maxMembers {
+        if waiting > 0, group.members < maxMembers,
+            DispatchTime.now().uptimeNanoseconds - group.began < maxDelayNanoseconds
+        {
             // Hand the open transaction to the next writer; the group's last member commits.
             open = group
             busy = false
