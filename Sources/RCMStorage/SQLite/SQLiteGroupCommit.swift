@@ -125,8 +125,9 @@ final class SQLiteGroupCommit: @unchecked Sendable {
         counts.commits += 1
         counts.members += group.members
         end()
+        let value = try result.get()  // this body's own failure comes first
         try committed.get()
-        return try result.get()
+        return value
     }
 
     /// Waits for the connection to be free, commits the transaction handed on if there is one,
@@ -139,9 +140,10 @@ final class SQLiteGroupCommit: @unchecked Sendable {
         busy = true
         let group = open
         condition.unlock()
-        if let group { group.outcome = commit(on: connection) }
+        let committed = group.map { _ in commit(on: connection) }
         close()
         condition.lock()
+        group?.outcome = committed
         closed = true
         end()
     }
