@@ -8,13 +8,23 @@ import Testing
 struct SQLiteGroupCommitTests {
     struct Refused: Error {}
 
-    /// A database with a table `t (n INTEGER PRIMARY KEY, writer TEXT)`; groups are handed on for
-    /// as long as the tests take to line writers up (unless told otherwise).
-    func makeDatabase(groupCommitDelay: Duration = .seconds(60)) throws -> (SQLiteDatabase, String) {
+    /// Runs `body` with a database holding a table `t (n INTEGER PRIMARY KEY, writer TEXT)`, then
+    /// removes it; groups are handed on for as long as the tests take to line writers up (unless
+    /// told otherwise).
+    func withDatabase(
+        groupCommitDelay: Duration = .seconds(60), closing: Bool = true, _ body: (SQLiteDatabase) throws -> Void
+    ) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-group-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try SQLiteDatabase(path: directory + "/db.sqlite", groupCommitDelay: groupCommitDelay)
+        defer { if closing { database.close() } }
         try database.write { try $0.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, writer TEXT NOT NULL)") }
-        return (database, directory)
+        try body(database)
+    }
+
+    /// A write body that adds a row for `writer`.
+    static func insert(_ writer: String) -> @Sendable (any SQLConnection) throws -> Void {
+        { try $0.execute("INSERT INTO t (writer) VALUES (\(writer))") }
     }
 
     func rows(_ database: SQLiteDatabase) throws -> [String] {
@@ -61,145 +71,127 @@ struct SQLiteGroupCommitTests {
 
     @Test("writers that queue behind one another share one commit, and each returns after it")
     func queuedWritersShareACommit() throws {
-        let (database, directory) = try makeDatabase()
-        defer {
-            database.close()
-            try? FileManager.default.removeItem(atPath: directory)
+        try withDatabase { database throws in
+            let before = database.groupCommit.statistics
+            let outcomes = writeInGroup(
+                database, first: Self.insert("a"),
+                others: ["b", "c", "d"].map(Self.insert))
+            #expect(outcomes == [nil, nil, nil, nil])
+            let after = database.groupCommit.statistics
+            #expect(after.commits - before.commits == 1, "one commit carried the four writers' work")
+            #expect(after.members - before.members == 4)
+            #expect(try rows(database).sorted() == ["a", "b", "c", "d"])
         }
-        let before = database.groupCommit.statistics
-        let outcomes = writeInGroup(
-            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
-            others: ["b", "c", "d"].map { name in { try $0.execute("INSERT INTO t (writer) VALUES (\(name))") } })
-        #expect(outcomes == [nil, nil, nil, nil])
-        let after = database.groupCommit.statistics
-        #expect(after.commits - before.commits == 1, "one commit carried the four writers' work")
-        #expect(after.members - before.members == 4)
-        #expect(try rows(database).sorted() == ["a", "b", "c", "d"])
     }
 
     @Test("a transaction older than the group delay commits instead of being handed on")
     func delayBoundsTheGroup() throws {
-        let (database, directory) = try makeDatabase(groupCommitDelay: .zero)
-        defer {
-            database.close()
-            try? FileManager.default.removeItem(atPath: directory)
+        try withDatabase(groupCommitDelay: .zero) { database throws in
+            let before = database.groupCommit.statistics
+            let outcomes = writeInGroup(
+                database, first: Self.insert("a"),
+                others: ["b", "c"].map(Self.insert))
+            #expect(outcomes == [nil, nil, nil])
+            let after = database.groupCommit.statistics
+            #expect(after.commits - before.commits == 3, "each writer committed alone")
+            #expect(try rows(database).sorted() == ["a", "b", "c"])
         }
-        let before = database.groupCommit.statistics
-        let outcomes = writeInGroup(
-            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
-            others: ["b", "c"].map { name in { try $0.execute("INSERT INTO t (writer) VALUES (\(name))") } })
-        #expect(outcomes == [nil, nil, nil])
-        let after = database.groupCommit.statistics
-        #expect(after.commits - before.commits == 3, "each writer committed alone")
-        #expect(try rows(database).sorted() == ["a", "b", "c"])
     }
 
     @Test("a body that throws in a group undoes only its own work; the others commit")
     func failureUndoesOnlyItsOwnWork() throws {
-        let (database, directory) = try makeDatabase()
-        defer {
-            database.close()
-            try? FileManager.default.removeItem(atPath: directory)
+        try withDatabase { database throws in
+            let outcomes = writeInGroup(
+                database, first: Self.insert("a"),
+                others: [
+                    Self.insert("b"),
+                    { connection in
+                        try connection.execute("INSERT INTO t (writer) VALUES (\("refused"))")
+                        try connection.execute("UPDATE t SET writer = 'overwritten'")
+                        throw Refused()
+                    },
+                    Self.insert("d"),
+                ])
+            #expect(outcomes[0] == nil && outcomes[1] == nil && outcomes[3] == nil)
+            #expect(outcomes[2]?.contains("Refused") == true)
+            #expect(try rows(database).sorted() == ["a", "b", "d"])
         }
-        let outcomes = writeInGroup(
-            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
-            others: [
-                { try $0.execute("INSERT INTO t (writer) VALUES (\("b"))") },
-                { connection in
-                    try connection.execute("INSERT INTO t (writer) VALUES (\("refused"))")
-                    try connection.execute("UPDATE t SET writer = 'overwritten'")
-                    throw Refused()
-                },
-                { try $0.execute("INSERT INTO t (writer) VALUES (\("d"))") },
-            ])
-        #expect(outcomes[0] == nil && outcomes[1] == nil && outcomes[3] == nil)
-        #expect(outcomes[2]?.contains("Refused") == true)
-        #expect(try rows(database).sorted() == ["a", "b", "d"])
     }
 
     @Test("a constraint violation in a group is that writer's error alone")
     func constraintViolationStaysWithItsWriter() throws {
-        let (database, directory) = try makeDatabase()
-        defer {
-            database.close()
-            try? FileManager.default.removeItem(atPath: directory)
+        try withDatabase { database throws in
+            let outcomes = writeInGroup(
+                database, first: { try $0.execute("INSERT INTO t (n, writer) VALUES (1, \("a"))") },
+                others: [
+                    { try $0.execute("INSERT INTO t (n, writer) VALUES (1, \("duplicate"))") },
+                    { try $0.execute("INSERT INTO t (n, writer) VALUES (2, \("c"))") },
+                ])
+            #expect(outcomes[0] == nil && outcomes[2] == nil)
+            #expect(outcomes[1] != nil)
+            #expect(try rows(database) == ["a", "c"])
         }
-        let outcomes = writeInGroup(
-            database, first: { try $0.execute("INSERT INTO t (n, writer) VALUES (1, \("a"))") },
-            others: [
-                { try $0.execute("INSERT INTO t (n, writer) VALUES (1, \("duplicate"))") },
-                { try $0.execute("INSERT INTO t (n, writer) VALUES (2, \("c"))") },
-            ])
-        #expect(outcomes[0] == nil && outcomes[2] == nil)
-        #expect(outcomes[1] != nil)
-        #expect(try rows(database) == ["a", "c"])
     }
 
     @Test("when the transaction ends before its commit, every writer in the group gets an error")
     func lostTransactionFailsTheWholeGroup() throws {
-        let (database, directory) = try makeDatabase()
-        defer {
-            database.close()
-            try? FileManager.default.removeItem(atPath: directory)
+        try withDatabase { database throws in
+            // A body ending the transaction stands in for SQLite rolling it back after an I/O error.
+            let outcomes = writeInGroup(
+                database, first: Self.insert("a"),
+                others: [
+                    { connection in
+                        try connection.execute("INSERT INTO t (writer) VALUES (\("b"))")
+                        try connection.execute("ROLLBACK")
+                    }
+                ])
+            #expect(outcomes[0] != nil, "a's work was lost with the transaction: it must not be told otherwise")
+            #expect(outcomes[1] != nil)
+            #expect(try rows(database).isEmpty)
+            // The connection is usable afterwards.
+            try database.write { try $0.execute("INSERT INTO t (writer) VALUES (\("e"))") }
+            #expect(try rows(database) == ["e"])
         }
-        // A body ending the transaction stands in for SQLite rolling it back after an I/O error.
-        let outcomes = writeInGroup(
-            database, first: { try $0.execute("INSERT INTO t (writer) VALUES (\("a"))") },
-            others: [
-                { connection in
-                    try connection.execute("INSERT INTO t (writer) VALUES (\("b"))")
-                    try connection.execute("ROLLBACK")
-                }
-            ])
-        #expect(outcomes[0] != nil, "a's work was lost with the transaction: it must not be told otherwise")
-        #expect(outcomes[1] != nil)
-        #expect(try rows(database).isEmpty)
-        // The connection is usable afterwards.
-        try database.write { try $0.execute("INSERT INTO t (writer) VALUES (\("e"))") }
-        #expect(try rows(database) == ["e"])
     }
 
     @Test("eight threads writing at once: every acknowledged write is there, every refused one is not")
     func concurrentWriters() throws {
-        let (database, directory) = try makeDatabase()
-        defer {
-            database.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        let acknowledged = Mutex<Set<String>>([])
-        let missing = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 8) { thread in
-            for index in 0..<150 {
-                let name = "\(thread)-\(index)"
-                do {
-                    try database.write { connection in
-                        try connection.execute("INSERT INTO t (writer) VALUES (\(name))")
-                        if index % 7 == 3 { throw Refused() }
+        try withDatabase { database throws in
+            let acknowledged = Mutex<Set<String>>([])
+            let missing = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { thread in
+                for index in 0..<150 {
+                    let name = "\(thread)-\(index)"
+                    do {
+                        try database.write { connection in
+                            try connection.execute("INSERT INTO t (writer) VALUES (\(name))")
+                            if index % 7 == 3 { throw Refused() }
+                        }
+                        acknowledged.withLock { _ = $0.insert(name) }
+                        // Acknowledged means committed: a reader sees it at once.
+                        let seen = try database.read {
+                            try $0.queryFirst("SELECT n FROM t WHERE writer = \(name)") != nil
+                        }
+                        if !seen { missing.withLock { $0.append(name) } }
+                    } catch is Refused {
+                    } catch {
+                        missing.withLock { $0.append("\(name): \(error)") }
                     }
-                    acknowledged.withLock { _ = $0.insert(name) }
-                    // Acknowledged means committed: a reader sees it at once.
-                    let seen = try database.read {
-                        try $0.queryFirst("SELECT n FROM t WHERE writer = \(name)") != nil
-                    }
-                    if !seen { missing.withLock { $0.append(name) } }
-                } catch is Refused {
-                } catch {
-                    missing.withLock { $0.append("\(name): \(error)") }
                 }
             }
+            #expect(missing.withLock { $0 }.isEmpty)
+            #expect(Set(try rows(database)) == acknowledged.withLock { $0 })
+            #expect(acknowledged.withLock { $0.count } == 8 * (150 - 21))
         }
-        #expect(missing.withLock { $0 }.isEmpty)
-        #expect(Set(try rows(database)) == acknowledged.withLock { $0 })
-        #expect(acknowledged.withLock { $0.count } == 8 * (150 - 21))
     }
 
     @Test("a write after close fails instead of waiting forever")
     func writeAfterClose() throws {
-        let (database, directory) = try makeDatabase()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        database.close()
-        #expect(throws: (any Error).self) {
-            try database.write { try $0.execute("INSERT INTO t (writer) VALUES ('x')") }
+        try withDatabase(closing: false) { database throws in
+            database.close()
+            #expect(throws: (any Error).self) {
+                try database.write { try $0.execute("INSERT INTO t (writer) VALUES ('x')") }
+            }
         }
     }
 }
