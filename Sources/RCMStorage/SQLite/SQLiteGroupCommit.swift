@@ -7,7 +7,7 @@ import Foundation
 /// commits for all. Every caller returns only once the transaction holding its work has
 /// committed (or throws if that commit failed), so nothing is acknowledged before it is durable.
 ///
-/// Most of a small transaction's cost is its commit: each page it changed goes to the WAL
+/// Much of a small transaction's cost is its commit: each page it changed goes to the WAL
 /// (header and page, two writes), and the pages concurrent transactions change are mostly the
 /// same ones (the right edges of tables and indexes). Under load a group of N writers pays for
 /// about one commit instead of N; alone, a writer commits at once, as if there were no group.
