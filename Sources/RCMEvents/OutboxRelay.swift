@@ -18,6 +18,12 @@ public final class OutboxRelay: Sendable {
         /// After a partial batch, wait this long so the next one is fuller: fewer transactions and
         /// thread wake-ups per event under load, at the cost of this much latency per hop.
         public var coalesce: TimeInterval = 0.002
+        /// The relay thread's nice value (on Linux a thread's own; 0 leaves it as started). Events
+        /// are derived work: the consumers' effects run on this thread, and at a lower priority
+        /// they take the CPU when request handling does not need it, in larger batches, instead of
+        /// preempting requests. Measured (BENCHMARKS.md): 6–13% more invoices a second and p99
+        /// about a quarter lower under full load, with the pipeline still within ~40 invoices.
+        public var niceness: Int32 = 10
         public init() {}
 
         func backoff(afterAttempts attempts: Int) -> Int64 {
@@ -45,6 +51,8 @@ public final class OutboxRelay: Sendable {
             return
         }
         let thread = Thread { [self] in
+            // Raising a nice value needs no privilege; a failure leaves the thread as it was.
+            if policy.niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, policy.niceness) }
             while running.load(ordering: .acquiring) {
                 let moved = (try? relayOnce()) ?? 0
                 if moved >= policy.batchSize { continue }  // a full batch: more may be due now

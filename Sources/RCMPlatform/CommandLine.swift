@@ -54,7 +54,7 @@ public enum RCMCommand {
           RCM_OTLP_ENDPOINT    export spans over OTLP/HTTP JSON, e.g. http://127.0.0.1:4318/v1/traces
           RCM_TRACE_SAMPLE_RATIO  share of new traces exported, 0 (default) to 1; a caller's traceparent decides its own
           RCM_EVENT_TRANSPORT  in-process (default) or rabbitmq, with RCM_AMQP_URL (amqp://user:pass@host:port/vhost)
-          RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
+          RCM_SQLITE_SYNCHRONOUS, RCM_EVENT_DELIVERY, RCM_RELAY_NICE, RCM_MAX_BODY_BYTES, RCM_SCHEMA_PREFIX (see README)
         """
 
     /// Runs the command; returns the process exit status.

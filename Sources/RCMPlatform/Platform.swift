@@ -79,7 +79,9 @@ public final class Platform: Sendable {
             }
             databases[type.name] = database
             services[type.name] = service
-            relays.append(OutboxRelay(outbox: outbox, transport: broker?.transport ?? transport))
+            var relayPolicy = OutboxRelay.Policy()
+            relayPolicy.niceness = configuration.relayNiceness
+            relays.append(OutboxRelay(outbox: outbox, transport: broker?.transport ?? transport, policy: relayPolicy))
         }
         Platform.registerOperations(router, databases: databases, audit: audit)
         // Metrics of this platform (requests, gauges read from its databases) and of the process

@@ -16,6 +16,9 @@ public struct PlatformConfiguration: Sendable {
     /// When false, events stay in the outboxes until a process with delivery on starts
     /// (`RCM_EVENT_DELIVERY=off`; for maintenance windows and crash tests).
     public var eventDelivery = true
+    /// Nice value of the threads that deliver events and run the consumers (`RCM_RELAY_NICE`,
+    /// 0–19): derived work yields the CPU to request handling (OutboxRelay.Policy.niceness).
+    public var relayNiceness: Int32 = 10
     /// How events travel between services (`RCM_EVENT_TRANSPORT`): in-process (the default) or
     /// through RabbitMQ at `amqpURL` (`RCM_AMQP_URL`), with exchange and queue names under
     /// `amqpNamespace` (`RCM_AMQP_NAMESPACE`, default `rcm`: `rcm.events`, `rcm.claim`, ...).
@@ -66,6 +69,12 @@ public struct PlatformConfiguration: Sendable {
         if let value = environment["RCM_SCHEMA_PREFIX"] { configuration.schemaPrefix = try checkSchemaPrefix(value) }
         if let value = environment["RCM_EVENT_DELIVERY"] {
             configuration.eventDelivery = !["0", "off", "false", "no"].contains(value.lowercased())
+        }
+        if let value = environment["RCM_RELAY_NICE"] {
+            guard let niceness = Int32(value), (0...19).contains(niceness) else {
+                throw UsageError("RCM_RELAY_NICE must be a nice value from 0 to 19")
+            }
+            configuration.relayNiceness = niceness
         }
         if let value = environment["RCM_EVENT_TRANSPORT"], !value.isEmpty {
             guard let kind = EventTransportKind(name: value) else {

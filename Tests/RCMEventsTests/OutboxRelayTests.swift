@@ -162,6 +162,49 @@ struct OutboxRelayTests {
         #expect((1...6).map { policy.backoff(afterAttempts: $0) } == [100, 200, 400, 800, 1000, 1000])
     }
 
+    @Test("the relay thread, where consumers run, takes its policy's nice value")
+    func relayThreadNiceness() throws {
+        final class PriorityConsumer: EventConsumer, @unchecked Sendable {
+            let name = "counter"
+            let subscribedTypes = ["thing.*"]
+            let database: any Database
+            let seen = Mutex<[Int32]>([])
+            init() throws {
+                database = try TestDatabases.make("priority")
+                try Migrator.migrate(database, [Inbox.migration])
+            }
+            func handle(_ event: EventEnvelope, in connection: any SQLConnection) throws {
+                let niceness = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+                seen.withLock { $0.append(niceness) }
+            }
+        }
+        let source = try TestDatabases.make("source")
+        try Migrator.migrate(source, [Outbox.migration])
+        var subscriptions = Subscriptions()
+        subscriptions.add("counter", patterns: ["thing.*"])
+        let outbox = Outbox(service: "source", database: source, subscriptions: subscriptions)
+        let consumer = try PriorityConsumer()
+        let transport = InProcessTransport()
+        transport.register(consumer)
+        var policy = OutboxRelay.Policy()
+        policy.niceness = 7
+        let relay = OutboxRelay(outbox: outbox, transport: transport, policy: policy)
+        relay.start()
+        defer { relay.stop() }
+        try source.write { connection in
+            try outbox.publish(
+                EventEnvelope(
+                    type: "thing.happened", organizationId: "org", locationId: nil, correlationId: "c",
+                    source: "source", payload: "{}"),
+                in: connection)
+        }
+        outbox.notify()
+        let deadline = Date().addingTimeInterval(5)
+        while consumer.seen.withLock({ $0.isEmpty }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(consumer.seen.withLock { $0 } == [7])
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == 0, "the test's own thread is untouched")
+    }
+
     @Test("the background relay delivers without being asked")
     func backgroundRelay() throws {
         let fixture = try Fixture()

@@ -26,6 +26,10 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     ) throws {
         self.path = path
         groupCommit = SQLiteGroupCommit(maxDelay: groupCommitDelay)
+        // The checkpointer's thread starts here, at open, so that it takes its scheduling priority
+        // from the opening thread, not from whichever thread first commits past the threshold
+        // (threads inherit their creator's nice value, and the event relays run niced).
+        SQLiteCheckpointer.shared.start()
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -361,15 +365,21 @@ final class SQLiteCheckpointer: @unchecked Sendable {
     private var pending: [ObjectIdentifier: SQLiteDatabase] = [:]
     private var started = false
 
+    /// Starts the checkpointing thread unless it runs already.
+    func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !started else { return }
+        started = true
+        let thread = Thread { [self] in run() }
+        thread.name = "sqlite-checkpoint"
+        thread.start()
+    }
+
     func request(_ database: SQLiteDatabase) {
+        start()
         condition.lock()
         pending[ObjectIdentifier(database)] = database
-        if !started {
-            started = true
-            let thread = Thread { [self] in run() }
-            thread.name = "sqlite-checkpoint"
-            thread.start()
-        }
         condition.signal()
         condition.unlock()
     }
