@@ -21,8 +21,8 @@ public final class OutboxRelay: Sendable {
         /// The relay thread's nice value (on Linux a thread's own; 0 leaves it as started). Events
         /// are derived work: the consumers' effects run on this thread, and at a lower priority
         /// they take the CPU when request handling does not need it, in larger batches, instead of
-        /// preempting requests. Measured (BENCHMARKS.md): 6–13% more invoices a second and p99
-        /// about a quarter lower under full load, with the pipeline still within ~40 invoices.
+        /// preempting requests. Measured (BENCHMARKS.md): 7–16% more invoices a second and p99
+        /// 10–30% lower under full load, with the pipeline still within ~40 invoices.
         public var niceness: Int32 = 10
         public init() {}
 
