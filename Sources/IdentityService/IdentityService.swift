@@ -341,9 +341,7 @@ public struct IdentityService: PlatformService {
         var form: [String: String] = [:]
         for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            func decode(_ text: Substring) -> String {
-                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
+            func decode(_ text: Substring) -> String { PercentEncoding.decode(text.utf8, plusIsSpace: true) ?? "" }
             let key = decode(parts[0])
             if form[key] == nil { form[key] = parts.count > 1 ? decode(parts[1]) : "" }
         }

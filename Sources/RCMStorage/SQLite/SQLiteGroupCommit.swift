@@ -104,8 +104,8 @@ final class SQLiteGroupCommit: @unchecked Sendable {
         if waiting > 0, group.members < maxMembers,
             DispatchTime.now().uptimeNanoseconds - group.began < maxDelayNanoseconds
         {
-            // Hand the open transaction to the next writer; the group's last member commits.
-            open = group
+            // Hand the open transaction (`open` is this group) to the next writer; the group's
+            // last member commits.
             busy = false
             condition.broadcast()
             guard case .success = result else {
@@ -134,10 +134,7 @@ final class SQLiteGroupCommit: @unchecked Sendable {
     /// then runs `close`; writes after that fail.
     func close(_ connection: SQLiteConnection, _ close: () -> Void) {
         condition.lock()
-        waiting += 1
-        while busy { condition.wait() }
-        waiting -= 1
-        busy = true
+        take()
         let group = open
         condition.unlock()
         let committed = group.map { _ in commit(on: connection) }
@@ -151,14 +148,13 @@ final class SQLiteGroupCommit: @unchecked Sendable {
     /// Takes the connection, joining the open transaction or beginning one.
     private func begin(on connection: SQLiteConnection) throws -> Group {
         condition.lock()
-        waiting += 1
-        while busy { condition.wait() }
-        waiting -= 1
+        take()
         if closed {
+            busy = false
+            condition.broadcast()
             condition.unlock()
             throw DatabaseError(.connection, "the database is closed")
         }
-        busy = true
         if let group = open {
             condition.unlock()
             return group
@@ -176,6 +172,15 @@ final class SQLiteGroupCommit: @unchecked Sendable {
         open = group
         condition.unlock()
         return group
+    }
+
+    /// Waits, counted among the waiting writers, until the connection is free, then takes it.
+    /// Called with the lock held.
+    private func take() {
+        waiting += 1
+        while busy { condition.wait() }
+        waiting -= 1
+        busy = true
     }
 
     private func commit(on connection: SQLiteConnection) -> Result<Void, any Error> {
