@@ -264,6 +264,10 @@ struct TreeDecoder: Decoder, SingleValueDecodingContainer {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     static func unbox<T: Decodable>(_ node: JSONNode, as type: T.Type) throws -> T {
+        // Amounts without Decimal when their literal is plain (Money.init(from:) decides the rest).
+        if T.self == Money.self, case .number(let text) = node, let money = Money(plainLiteral: text) {
+            return unsafeBitCast(money, to: T.self)
+        }
         if T.self == Decimal.self {
             guard case .number(let text) = node, let decimal = Decimal(string: text, locale: nil) else {
                 throw JSONTreeDecoder.GiveUp()

@@ -30,8 +30,68 @@ public struct Money: Hashable, Comparable, Sendable, Codable, CustomStringConver
         Decimal(sign: minorUnits < 0 ? .minus : .plus, exponent: -2, significand: Decimal(minorUnits.magnitude))
     }
 
-    /// `percent` of this amount, rounded half-to-even to a whole minor unit.
+    /// The amount a JSON number's literal names, read exactly in integers: a plain literal
+    /// (`650`, `-12.5`, `0.05`) with at most two decimals and 17 digits. Nil for anything else (an
+    /// exponent, more decimals, more digits), which `init(exactly:)` then decides through `Decimal`
+    /// (several times slower: this runs for every amount of every request, reply and event).
+    public init?(plainLiteral text: String) {
+        // At most 17 digits in minor units: well inside `init(exactly:)`'s bound of `Int64.max / 2`.
+        guard let parts = Money.plainDecimal(text), parts.scale <= 2,
+            String(parts.digits.magnitude).count + 2 - parts.scale <= 17
+        else { return nil }
+        self.minorUnits = parts.scale == 2 ? parts.digits : parts.digits * (parts.scale == 1 ? 10 : 100)
+    }
+
+    /// `-?digits(.digits)?` as an integer and its count of decimals; nil for anything else or past
+    /// 17 digits (so that any result times 100 still fits, below `Int64.max / 2`).
+    static func plainDecimal(_ text: String) -> (digits: Int64, scale: Int)? {
+        var utf8 = text.utf8[...]
+        let negative = utf8.first == UInt8(ascii: "-")
+        if negative { utf8 = utf8.dropFirst() }
+        var digits: Int64 = 0
+        var count = 0
+        var scale: Int?
+        for byte in utf8 {
+            if byte == UInt8(ascii: "."), scale == nil, count > 0 {
+                scale = 0
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            count += 1
+            guard count <= 17 else { return nil }
+            digits = digits * 10 + Int64(byte - UInt8(ascii: "0"))
+            if let decimals = scale { scale = decimals + 1 }
+        }
+        guard count > 0, scale != 0 else { return nil }
+        return (negative ? -digits : digits, scale ?? 0)
+    }
+
+    /// `percent` of this amount, rounded half-to-even to a whole minor unit. Computed in integers
+    /// when the percentage is a plain decimal (as every coverage's is); through `Decimal` otherwise.
     public func percentage(_ percent: Decimal) -> Money {
+        if let parts = Money.plainDecimal(percent.description), let exact = percentage(parts.digits, scale: parts.scale)
+        {
+            return exact
+        }
+        return percentageThroughDecimal(percent)
+    }
+
+    /// `minorUnits × digits / (100 × 10^scale)`, rounded half-to-even; nil on overflow.
+    private func percentage(_ digits: Int64, scale: Int) -> Money? {
+        let (product, overflow) = minorUnits.multipliedReportingOverflow(by: digits)
+        guard !overflow, scale <= 16 else { return nil }
+        var divisor: Int64 = 100
+        for _ in 0..<scale { divisor *= 10 }
+        var quotient = product / divisor
+        let twiceRemainder = (product % divisor).magnitude * 2
+        if twiceRemainder > divisor.magnitude || (twiceRemainder == divisor.magnitude && quotient % 2 != 0) {
+            quotient += product < 0 ? -1 : 1
+        }
+        return Money(minorUnits: quotient)
+    }
+
+    /// The `Decimal` computation `percentage` falls back on (and is tested against).
+    func percentageThroughDecimal(_ percent: Decimal) -> Money {
         var exact = Decimal(minorUnits) * percent / 100
         var rounded = Decimal()
         NSDecimalRound(&rounded, &exact, 0, .bankers)

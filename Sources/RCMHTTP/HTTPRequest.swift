@@ -73,7 +73,12 @@ public struct HTTPRequest: Sendable {
     /// mistyped or invalid fields are 422 naming each field with a JSON Pointer.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let contentType = headers["Content-Type"]?.lowercased() ?? ""
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        // The media type before any parameters, without the optional white space (spaces, tabs)
+        // that RFC 9110 allows around it.
+        let isOptionalWhiteSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        let mediaType = String(
+            (contentType.split(separator: ";", omittingEmptySubsequences: false).first ?? "")
+                .drop(while: isOptionalWhiteSpace).reversed().drop(while: isOptionalWhiteSpace).reversed())
         guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
         else {
             throw Problem.unsupportedMediaType("Content-Type must be application/json, not '\(contentType)'.")

@@ -21,9 +21,13 @@ public struct Validation {
             if required { fail(pointer, "is required") }
             return
         }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if required && trimmed.isEmpty { fail(pointer, "must not be empty") }
-        if value.count > maxLength { fail(pointer, "must be at most \(maxLength) characters") }
+        // Blank: only White_Space scalars, the set `CharacterSet.whitespacesAndNewlines` names
+        // (without bridging the string to NSString for a trim, which showed in profiles).
+        if required && value.unicodeScalars.allSatisfy(\.properties.isWhitespace) { fail(pointer, "must not be empty") }
+        // Never more characters than UTF-8 bytes: count them only when the bytes exceed the limit.
+        if value.utf8.count > maxLength && value.count > maxLength {
+            fail(pointer, "must be at most \(maxLength) characters")
+        }
     }
 
     /// Throws 422 with every collected error, if any.

@@ -31,6 +31,62 @@ struct MoneyTests {
         }
     }
 
+    @Test("plain literals read in integers agree with Decimal on every one")
+    func plainLiteralsAgreeWithDecimal() throws {
+        var random = SplitMix64(seed: 20_261_204)
+        var literals = [
+            "0", "-0", "0.5", "0.05", "0.50", "650", "650.00", "1.5", "-2.25", "99999999999999.99",
+            "999999999999999.99", "12345678901234567", "1.234", "1.", ".5", "-", "1e2", "1E-2", "+1", "1.2.3",
+            "12a", "",
+        ]
+        for _ in 0..<5_000 {
+            let whole = String(random.next() % (random.next() % 2 == 0 ? 1_000 : 100_000_000_000_000))
+            let decimals = ["", ".0", ".5", ".25", ".125", ".07", ".999"][Int(random.next() % 7)]
+            literals.append((random.next() % 4 == 0 ? "-" : "") + whole + decimals)
+        }
+        for literal in literals {
+            let throughDecimal = Decimal(string: literal, locale: nil).flatMap { Money(exactly: $0) }
+            if let plain = Money(plainLiteral: literal) {
+                // Whatever the integer path reads, Decimal reads the same (the rest it leaves to Decimal).
+                #expect(plain == throughDecimal, "\(literal)")
+            }
+            // And decoding JSON gives Decimal's answer either way.
+            if Decimal(string: literal, locale: nil) != nil,
+                let number = try? JSON.decode(Holder.self, from: #"{"amount": \#(literal)}"#)
+            {
+                #expect(number.amount == throughDecimal, "\(literal)")
+            }
+        }
+        #expect(Money(plainLiteral: "650") == Money(minorUnits: 65000))
+        #expect(Money(plainLiteral: "-0.05") == Money(minorUnits: -5))
+        #expect(Money(plainLiteral: "1.234") == nil)
+        #expect(Money(plainLiteral: "1e2") == nil)
+        #expect(Money(plainLiteral: "123456789012345678") == nil)
+    }
+
+    @Test("percentages in integers agree with Decimal, half-to-even")
+    func percentagesAgreeWithDecimal() {
+        var random = SplitMix64(seed: 4_12_2026)
+        var percents = ["0", "10", "12.5", "20", "33.33", "50", "100", "0.01", "7.125", "150", "-5", "12.3456789"]
+        for _ in 0..<200 { percents.append(String(random.next() % 10_000) + "." + String(random.next() % 100)) }
+        for text in percents {
+            let percent = Decimal(string: text)!
+            for minorUnits: Int64 in [0, 1, 5, 15, 25, 35, 50, 65000, -65000, 12345, -12345, 999_999_999_999] {
+                let amount = Money(minorUnits: minorUnits)
+                #expect(
+                    amount.percentage(percent) == amount.percentageThroughDecimal(percent), "\(minorUnits) × \(text)%")
+            }
+            for _ in 0..<50 {
+                let amount = Money(minorUnits: Int64(random.next() % 2_000_000_000) - 1_000_000_000)
+                #expect(amount.percentage(percent) == amount.percentageThroughDecimal(percent), "\(amount) × \(text)%")
+            }
+        }
+        // Half a minor unit goes to the even neighbour: 12.5% of 0.20 is 2.5 paise, 12.5% of 0.60 is 7.5.
+        #expect(Money(minorUnits: 20).percentage(12.5) == Money(minorUnits: 2))
+        #expect(Money(minorUnits: 60).percentage(12.5) == Money(minorUnits: 8))
+        #expect(Money(minorUnits: -20).percentage(12.5) == Money(minorUnits: -2))
+    }
+
     @Test("a string is not an amount")
     func rejectsString() {
         do {
