@@ -17,7 +17,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     ///   survives power loss at some cost. Taken from `RCM_SQLITE_SYNCHRONOUS` when set.
     /// - Parameter checkpointPages: WAL frames after which a background checkpoint copies them into
     ///   the database file (past twice that, the committing connection checkpoints and restarts the
-    ///   WAL). Taken from `RCM_SQLITE_CHECKPOINT_PAGES` when not given; 4,000 (16 MB) by default.
+    ///   WAL). Taken from `RCM_SQLITE_CHECKPOINT_PAGES` when not given; 64,000 (256 MB) by default.
     /// - Parameter groupCommitDelay: how long a write transaction may be handed on to writers
     ///   waiting behind it before it commits (SQLiteGroupCommit).
     public init(
@@ -356,10 +356,12 @@ final class SQLiteCheckpointer: @unchecked Sendable {
     /// Each checkpoint copies the distinct pages its frames hold and syncs twice; the pages an
     /// invoice's commits touch repeat (the tables' and indexes' right edges), so a longer WAL
     /// between checkpoints copies fewer pages per commit: with 4,000, alternating runs measured
-    /// ~9% less CPU per invoice than with SQLite's default 1,000 (BENCHMARKS.md).
+    /// ~9% less CPU per invoice than with SQLite's default 1,000, and with 64,000 another ~8% less
+    /// than with 4,000 (BENCHMARKS.md). The price is disk: a busy database's WAL reaches 256 MB
+    /// (512 MB before a restart), and opening after a crash replays that much.
     static let thresholdPages: Int32 =
         ProcessInfo.processInfo.environment["RCM_SQLITE_CHECKPOINT_PAGES"].flatMap { Int32($0) }.map { max(100, $0) }
-        ?? 4000
+        ?? 64000
 
     private let condition = NSCondition()
     private var pending: [ObjectIdentifier: SQLiteDatabase] = [:]
