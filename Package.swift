@@ -15,6 +15,8 @@ let package = Package(
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         .target(name: "CSecurityShim", linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("argon2")]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // A VFS over SQLite's own that writes each WAL commit with one call (see vfs.c).
+        .target(name: "CSQLiteVFS", linkerSettings: [.linkedLibrary("sqlite3")]),
         .systemLibrary(name: "CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
@@ -22,7 +24,7 @@ let package = Package(
         // Platform building blocks.
         .target(name: "RCMCore", dependencies: ["COpenSSL"]),
         .target(name: "RCMHTTP", dependencies: ["RCMCore", "CMicroHTTPD"]),
-        .target(name: "RCMStorage", dependencies: ["RCMCore", "CSQLite", "CPostgreSQL"]),
+        .target(name: "RCMStorage", dependencies: ["RCMCore", "CSQLite", "CSQLiteVFS", "CPostgreSQL"]),
         .target(name: "RCMEvents", dependencies: ["RCMCore", "RCMStorage"]),
         .target(name: "RCMSecurity", dependencies: ["RCMCore", "CSecurityShim"]),
         .target(name: "RCMServiceKit", dependencies: ["RCMCore", "RCMHTTP", "RCMStorage", "RCMEvents", "RCMSecurity"]),

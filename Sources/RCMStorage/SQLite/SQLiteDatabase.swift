@@ -1,4 +1,5 @@
 import CSQLite
+import CSQLiteVFS
 import Foundation
 import RCMCore
 
@@ -119,6 +120,16 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         return try write { try $0.query(sql) }
     }
 
+    /// Write calls to WAL files since the process started, through the coalescing VFS (zero when
+    /// connections use SQLite's default VFS): how many SQLite made, and how many reached the file
+    /// system.
+    public static var walWriteCalls: (requested: Int64, issued: Int64) {
+        var requested: Int64 = 0
+        var issued: Int64 = 0
+        rcm_sqlite_vfs_wal_writes(&requested, &issued)
+        return (requested, issued)
+    }
+
     public func ping() -> Bool { (try? read { try $0.query("SELECT 1 AS ok") }) != nil }
 
     public func close() {
@@ -165,7 +176,7 @@ final class SQLiteConnection: SQLConnection {
 
     init(path: String) throws {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        guard sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK else {
+        guard sqlite3_open_v2(path, &handle, flags, SQLiteConnection.vfs) == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(handle)
             throw DatabaseError(.connection, message)
@@ -174,6 +185,14 @@ final class SQLiteConnection: SQLConnection {
         sqlite3_busy_timeout(handle, 5000)
         try run("PRAGMA foreign_keys=ON")
     }
+
+    /// The VFS every connection opens with: `rcm-unix-coalescing` (CSQLiteVFS: SQLite's default VFS,
+    /// with each WAL commit written in one call instead of two per page), unless
+    /// `RCM_SQLITE_WAL_COALESCING=off` or the VFS could not be registered (then SQLite's default).
+    static let vfs: String? = {
+        if ProcessInfo.processInfo.environment["RCM_SQLITE_WAL_COALESCING"]?.lowercased() == "off" { return nil }
+        return rcm_sqlite_vfs_register() == SQLITE_OK ? RCM_SQLITE_VFS_NAME : nil
+    }()
 
     /// Calls `grown` after a commit leaves at least `pages` frames in the WAL, instead of
     /// checkpointing then and there; past twice that, checkpoints in the commit and restarts

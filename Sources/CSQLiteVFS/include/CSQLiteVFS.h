@@ -1,0 +1,16 @@
+#ifndef RCM_CSQLITEVFS_H
+#define RCM_CSQLITEVFS_H
+
+/// The name of the VFS that `rcm_sqlite_vfs_register` adds.
+#define RCM_SQLITE_VFS_NAME "rcm-unix-coalescing"
+
+/// Registers (once; later calls return the first result) a VFS over SQLite's default one that
+/// writes each WAL commit's frames with one write call instead of two per frame. Returns an
+/// SQLite result code.
+int rcm_sqlite_vfs_register(void);
+
+/// Write calls made to WAL files through the VFS since the process started (for tests and
+/// benchmarks): how many SQLite asked for, and how many reached the file system.
+void rcm_sqlite_vfs_wal_writes(long long *requested, long long *issued);
+
+#endif

@@ -1,0 +1,113 @@
+import CSQLite
+import Foundation
+import Testing
+
+@testable import RCMStorage
+
+/// The VFS under every SQLite connection writes a WAL commit's frames with one call instead of
+/// two per page (CSQLiteVFS). What it must never change: what a commit leaves in the files, what
+/// other connections see after it, and what survives closing and reopening.
+@Suite("SQLite WAL writes coalesced by the VFS")
+struct SQLiteWALCoalescingTests {
+    static func temporaryPath() -> (directory: String, path: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-vfs-\(UUID())").path
+        return (directory, directory + "/db.sqlite")
+    }
+
+    @Test("connections open through the coalescing VFS")
+    func connectionsUseTheVFS() throws {
+        #expect(SQLiteConnection.vfs == "rcm-unix-coalescing")
+    }
+
+    @Test("each commit reaches the WAL in fewer write calls, and other connections read it at once")
+    func commitsAreCoalescedAndVisible() throws {
+        let (directory, path) = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try SQLiteDatabase(path: path, checkpointPages: 1_000_000)
+        defer { database.close() }
+        try database.write {
+            try $0.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, body TEXT NOT NULL)")
+        }
+        let before = SQLiteDatabase.walWriteCalls
+        for index in 0..<300 {
+            // Three to ten pages a commit: the table, its index, and overflow pages of the body.
+            let body = String(repeating: "b", count: 100 + (index % 8) * 4_000)
+            try database.write { try $0.execute("INSERT INTO rows (label, body) VALUES (\("row-\(index)"), \(body))") }
+            // A reader (another connection) sees every acknowledged commit, whole.
+            let seen = try database.read { connection in
+                try connection.queryFirst("SELECT COUNT(*) AS n, MAX(length(body)) AS longest FROM rows")
+            }
+            #expect(try seen?.int("n") == index + 1)
+            if index == 7 { #expect(try seen?.int("longest") == 100 + 7 * 4_000) }
+        }
+        let after = SQLiteDatabase.walWriteCalls
+        let requested = after.requested - before.requested
+        let issued = after.issued - before.issued
+        // Two calls a frame asked for, one a commit made (other suites' commits count too, and
+        // are coalesced the same way).
+        #expect(requested >= 1_800)
+        #expect(Double(issued) < Double(requested) * 0.6, "\(issued) write calls for \(requested)")
+    }
+
+    @Test("a transaction larger than one write call, spilled to the WAL before its commit, commits whole")
+    func largeTransactions() throws {
+        let (directory, path) = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var database: SQLiteDatabase? = try SQLiteDatabase(path: path, checkpointPages: 1_000_000)
+        let body = String(repeating: "z", count: 3_000)
+        try database?.write { connection in
+            try connection.execute("PRAGMA cache_size = 50")  // a small cache: pages spill mid-transaction
+            try connection.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            for index in 0..<3_000 { try connection.execute("INSERT INTO big (id, body) VALUES (\(index), \(body))") }
+        }
+        // A spilled transaction that fails leaves nothing behind.
+        struct Abandon: Error {}
+        #expect(throws: Abandon.self) {
+            try database?.write { connection in
+                for index in 3_000..<6_000 {
+                    try connection.execute("INSERT INTO big (id, body) VALUES (\(index), \(body))")
+                }
+                try connection.execute("UPDATE big SET body = 'changed' WHERE id < 1000")
+                throw Abandon()
+            }
+        }
+        func check(_ database: SQLiteDatabase?) throws {
+            let row = try database?.read { connection in
+                try connection.queryFirst(
+                    "SELECT COUNT(*) AS n, SUM(length(body)) AS total, MAX(id) AS last FROM big")
+            }
+            #expect(try row?.int("n") == 3_000)
+            #expect(try row?.int("total") == 3_000 * 3_000)
+            #expect(try row?.int("last") == 2_999)
+            let integrity = try database?.read { try $0.queryFirst("PRAGMA integrity_check") }
+            #expect(try integrity?.string("integrity_check") == "ok")
+        }
+        try check(database)
+        // Reopened (the WAL replayed into a fresh connection), the same.
+        database?.close()
+        database = try SQLiteDatabase(path: path)
+        try check(database)
+        database?.close()
+    }
+
+    @Test("SQLite's own default VFS reads what the coalescing VFS wrote, WAL included")
+    func defaultVFSReadsTheFiles() throws {
+        let (directory, path) = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try SQLiteDatabase(path: path, checkpointPages: 1_000_000)
+        defer { database.close() }
+        try database.write { try $0.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        for index in 0..<200 {
+            try database.write { try $0.execute("INSERT INTO notes (text) VALUES (\("note \(index)"))") }
+        }
+        var handle: OpaquePointer?
+        #expect(sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil) == SQLITE_OK)  // nil: the default VFS
+        defer { sqlite3_close_v2(handle) }
+        var statement: OpaquePointer?
+        #expect(sqlite3_prepare_v2(handle, "SELECT COUNT(*), MAX(text) FROM notes", -1, &statement, nil) == SQLITE_OK)
+        defer { sqlite3_finalize(statement) }
+        #expect(sqlite3_step(statement) == SQLITE_ROW)
+        #expect(sqlite3_column_int(statement, 0) == 200)
+        #expect(String(cString: sqlite3_column_text(statement, 1)) == "note 99")
+    }
+}
