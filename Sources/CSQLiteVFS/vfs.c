@@ -298,3 +298,5 @@ void rcm_sqlite_vfs_wal_writes(long long *requested, long long *issued) {
     if (requested) *requested = atomic_load(&requestedWrites);
     if (issued) *issued = atomic_load(&issuedWrites);
 }
+
+int rcm_sqlite_set_statement_journal_spill(int bytes) { return sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, bytes); }

@@ -190,6 +190,12 @@ final class SQLiteConnection: SQLConnection {
     /// with each WAL commit written in one call instead of two per page), unless
     /// `RCM_SQLITE_WAL_COALESCING=off` or the VFS could not be registered (then SQLite's default).
     static let vfs: String? = {
+        // Group commit runs each later writer in a savepoint, whose journal holds the pages it
+        // changes (an invoice's are ~75 KB): past SQLite's 64 KiB the journal became a temporary
+        // file, created and deleted for every group. 120 KiB keeps it in memory; not more: the
+        // spilled journal is written in chunks of this size, and the default VFS cannot write
+        // more than 0x1ffff bytes in one call (a longer write fails as "disk is full").
+        _ = rcm_sqlite_set_statement_journal_spill(120 * 1024)
         if ProcessInfo.processInfo.environment["RCM_SQLITE_WAL_COALESCING"]?.lowercased() == "off" { return nil }
         return rcm_sqlite_vfs_register() == SQLITE_OK ? RCM_SQLITE_VFS_NAME : nil
     }()
