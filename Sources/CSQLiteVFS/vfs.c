@@ -10,13 +10,20 @@
  * Why this is safe: readers (other connections, the checkpointer) only read frames up to the
  * WAL index's mxFrame, which SQLite publishes after all of a commit's frames are written, and
  * the buffer is written out when the commit frame's page arrives, before SQLite returns from
- * writing the frames. Every other operation on the file (read, sync, truncate, size, lock, file
- * control, memory map, close) and every write that does not continue the pattern
- * header-then-page at the buffered end writes the buffer out first, then goes through
- * unchanged. A write pattern other than SQLite 3's (a future version writing frames
- * differently) therefore only makes the VFS write through. A crash with frames still buffered
- * is a crash before the commit completed, which SQLite's recovery already handles. Only WAL
- * files are wrapped; the database and journal files are the default VFS's own objects.
+ * writing the frames. Only a frame appended at the end of the previous write starts or extends
+ * the buffer: the frame headers SQLite rewrites in place (a transaction that spilled pages and
+ * changed them again has its checksums rewritten, header by header, the commit frame's last)
+ * go straight through, so no header waits for a page that will not come. Every other operation
+ * on the WAL file (read, sync, truncate, size, close) and every write that does not continue the
+ * pattern header-then-page at the buffered end writes the buffer out first, then goes through
+ * unchanged; a future SQLite writing frames differently only makes the VFS write through. When
+ * writing the buffer out fails in a read, the error is reported as an I/O error (not, say,
+ * SQLITE_FULL), so that SQLite abandons the whole transaction rather than one statement.
+ * Frames buffered and never written are those of a transaction that did not commit (a crash
+ * mid-commit, or a rollback: SQLite rolls back without touching the WAL, and the stale frames,
+ * written later past the committed end, are ignored by recovery as the default VFS's are).
+ * Only WAL files are wrapped; the database and journal files are the default VFS's own objects.
+ * One process writes the databases (the platform); other processes may read them.
  */
 #include "CSQLiteVFS.h"
 
@@ -43,6 +50,7 @@ typedef struct WalFile {
     sqlite3_int64 start; /* file offset of buffer[0] */
     int expectPage; /* a frame header is buffered: the next write should be its page */
     int commitFrame; /* that header is a commit frame's */
+    sqlite3_int64 end; /* where the previous write ended (-1: none yet) */
 } WalFile;
 
 static sqlite3_vfs coalescingVfs;
@@ -89,7 +97,9 @@ static int walWrite(sqlite3_file *base, const void *data, int amount, sqlite3_in
     WalFile *file = (WalFile *)base;
     atomic_fetch_add_explicit(&requestedWrites, 1, memory_order_relaxed);
     int continues = file->length > 0 && offset == file->start + file->length;
-    if (amount == FRAME_HEADER && !file->expectPage && (continues || file->length == 0)) {
+    int appends = offset == file->end; /* not a rewrite of an earlier frame's header */
+    file->end = offset + amount;
+    if (amount == FRAME_HEADER && !file->expectPage && (continues || (file->length == 0 && appends))) {
         /* Room for this frame (at most a 64 KiB page) in one write call, or write out first. */
         if (file->length + FRAME_HEADER + 65536 > WRITE_LIMIT) {
             int rc = flush(file);
@@ -116,12 +126,17 @@ static int walWrite(sqlite3_file *base, const void *data, int amount, sqlite3_in
     return writeThrough(file, data, amount, offset);
 }
 
+/* A failure to write the buffer out, reported by an operation other than a write: always an I/O
+   error, which makes SQLite abandon the transaction (SQLITE_FULL from a read would undo only
+   the statement, leaving the transaction open over frames that were never written). */
+static int flushError(int rc) { return (rc & 0xff) == SQLITE_IOERR ? rc : SQLITE_IOERR_WRITE; }
+
 /* Every other method writes the buffer out first, then asks the default VFS's file object. */
 #define FLUSHED(call)                                                                              \
     do {                                                                                           \
         WalFile *file = (WalFile *)base;                                                           \
         int rc = flush(file);                                                                      \
-        if (rc != SQLITE_OK) return rc;                                                            \
+        if (rc != SQLITE_OK) return flushError(rc);                                                \
         return call;                                                                               \
     } while (0)
 #define REAL (((WalFile *)base)->real)
@@ -133,7 +148,7 @@ static int walClose(sqlite3_file *base) {
     free(file->buffer);
     file->buffer = NULL;
     file->capacity = 0;
-    return flushed != SQLITE_OK ? flushed : closed;
+    return flushed != SQLITE_OK ? flushError(flushed) : closed;
 }
 static int walRead(sqlite3_file *base, void *data, int amount, sqlite3_int64 offset) {
     FLUSHED(REAL->pMethods->xRead(REAL, data, amount, offset));
@@ -177,6 +192,7 @@ static int coalescingOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *base
     }
     WalFile *file = (WalFile *)base;
     memset(file, 0, sizeof(WalFile));
+    file->end = -1;
     file->real = (sqlite3_file *)(file + 1);
     int rc = defaultVfs->xOpen(defaultVfs, name, file->real, flags, outFlags);
     if (rc != SQLITE_OK || file->real->pMethods == NULL) {
@@ -185,7 +201,6 @@ static int coalescingOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *base
         file->base.pMethods = NULL;
         return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
     }
-    walMethods.iVersion = file->real->pMethods->iVersion;
     file->base.pMethods = &walMethods;
     return SQLITE_OK;
 }
@@ -246,6 +261,8 @@ static void registerOnce(void) {
         registrationResult = SQLITE_ERROR;
         return;
     }
+    /* Version 3 like the default VFS's files (xShm*, xFetch); SQLite sends those calls to the
+       database file, never to a WAL file, and these delegate them all the same. */
     walMethods = (sqlite3_io_methods){
         .iVersion = 3,
         .xClose = walClose,
@@ -299,4 +316,8 @@ void rcm_sqlite_vfs_wal_writes(long long *requested, long long *issued) {
     if (issued) *issued = atomic_load(&issuedWrites);
 }
 
-int rcm_sqlite_set_statement_journal_spill(int bytes) { return sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, bytes); }
+int rcm_sqlite_configure(int statementJournalSpillBytes) {
+    int rc = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, statementJournalSpillBytes);
+    int memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return rc != SQLITE_OK ? rc : memstatus;
+}

@@ -13,9 +13,11 @@ int rcm_sqlite_vfs_register(void);
 /// benchmarks): how many SQLite asked for, and how many reached the file system.
 void rcm_sqlite_vfs_wal_writes(long long *requested, long long *issued);
 
-/// Sets how many bytes of a statement or savepoint journal SQLite keeps in memory before it
-/// moves it to a temporary file (`SQLITE_CONFIG_STMTJRNL_SPILL`; SQLite's default is 64 KiB).
-/// Only takes effect before SQLite initializes: call it before opening any connection.
-int rcm_sqlite_set_statement_journal_spill(int bytes);
+/// Process-wide SQLite settings; only take effect before SQLite initializes, so call this before
+/// opening any connection. Sets how many bytes of a statement or savepoint journal SQLite keeps in
+/// memory before moving it to a temporary file (`SQLITE_CONFIG_STMTJRNL_SPILL`; SQLite's default
+/// is 64 KiB), and turns off SQLite's memory statistics (`SQLITE_CONFIG_MEMSTATUS`), which take a
+/// process-wide mutex around every allocation SQLite makes. Returns an SQLite result code.
+int rcm_sqlite_configure(int statementJournalSpillBytes);
 
 #endif

@@ -195,7 +195,10 @@ final class SQLiteConnection: SQLConnection {
         // file, created and deleted for every group. 120 KiB keeps it in memory; not more: the
         // spilled journal is written in chunks of this size, and the default VFS cannot write
         // more than 0x1ffff bytes in one call (a longer write fails as "disk is full").
-        _ = rcm_sqlite_set_statement_journal_spill(120 * 1024)
+        // And no memory statistics: they serialise every allocation SQLite makes (this build has
+        // no lookaside, so every one goes to malloc) on one mutex, which the HTTP threads, the
+        // relays and the checkpointer contended for.
+        _ = rcm_sqlite_configure(120 * 1024)
         if ProcessInfo.processInfo.environment["RCM_SQLITE_WAL_COALESCING"]?.lowercased() == "off" { return nil }
         return rcm_sqlite_vfs_register() == SQLITE_OK ? RCM_SQLITE_VFS_NAME : nil
     }()
