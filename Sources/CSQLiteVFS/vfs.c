@@ -255,7 +255,17 @@ static int coalescingCurrentTimeInt64(sqlite3_vfs *v, sqlite3_int64 *out) {
     return defaultVfs->xCurrentTimeInt64(defaultVfs, out);
 }
 
+/* The SQLite versions whose WAL writing this was checked against (3.40's wal.c; the frame
+   format and walWriteOneFrame/walRewriteChecksums are the same from 3.37 to 3.49). Outside it
+   the VFS is not registered and connections use SQLite's default VFS. */
+enum { OLDEST_CHECKED = 3037000, NEWEST_CHECKED = 3049999 };
+
 static void registerOnce(void) {
+    int version = sqlite3_libversion_number();
+    if (version < OLDEST_CHECKED || version > NEWEST_CHECKED) {
+        registrationResult = SQLITE_NOTFOUND;
+        return;
+    }
     defaultVfs = sqlite3_vfs_find(NULL);
     if (!defaultVfs || defaultVfs->iVersion < 2) {
         registrationResult = SQLITE_ERROR;

@@ -6,7 +6,8 @@
 
 /// Registers (once; later calls return the first result) a VFS over SQLite's default one that
 /// writes each WAL commit's frames with one write call instead of two per frame. Returns an
-/// SQLite result code.
+/// SQLite result code: SQLITE_NOTFOUND when the SQLite library's version is outside the range
+/// whose WAL writing the VFS was checked against (3.37-3.49).
 int rcm_sqlite_vfs_register(void);
 
 /// Write calls made to WAL files through the VFS since the process started (for tests and
