@@ -51,6 +51,7 @@ typedef struct WalFile {
     int expectPage; /* a frame header is buffered: the next write should be its page */
     int commitFrame; /* that header is a commit frame's */
     sqlite3_int64 end; /* where the previous write ended (-1: none yet) */
+    int pageSize; /* of the last page buffered (0: none yet, assume the largest) */
 } WalFile;
 
 static sqlite3_vfs coalescingVfs;
@@ -100,8 +101,10 @@ static int walWrite(sqlite3_file *base, const void *data, int amount, sqlite3_in
     int appends = offset == file->end; /* not a rewrite of an earlier frame's header */
     file->end = offset + amount;
     if (amount == FRAME_HEADER && !file->expectPage && (continues || (file->length == 0 && appends))) {
-        /* Room for this frame (at most a 64 KiB page) in one write call, or write out first. */
-        if (file->length + FRAME_HEADER + 65536 > WRITE_LIMIT) {
+        /* Room for this frame in one write call (its page the size of the last one, or the
+           largest SQLite has), or write out first; a larger page still goes out in calls of at
+           most WRITE_LIMIT bytes (flush). */
+        if (file->length + FRAME_HEADER + (file->pageSize ? file->pageSize : 65536) > WRITE_LIMIT) {
             int rc = flush(file);
             if (rc != SQLITE_OK) return rc;
         }
@@ -120,6 +123,7 @@ static int walWrite(sqlite3_file *base, const void *data, int amount, sqlite3_in
         memcpy(file->buffer + file->length, data, (size_t)amount);
         file->length += amount;
         file->expectPage = 0;
+        file->pageSize = amount;
         if (file->commitFrame) return flush(file);
         return SQLITE_OK;
     }

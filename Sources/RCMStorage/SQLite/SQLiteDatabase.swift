@@ -10,6 +10,8 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     public let path: String
     public var dialect: SQLDialect { .sqlite }
     private let writer: SQLiteConnection
+    /// The VFS this database's connections open with (nil: SQLite's default).
+    let vfs: String?
     let groupCommit: SQLiteGroupCommit
     private var readers: [SQLiteConnection] = []
     private let readersLock = NSLock()
@@ -21,11 +23,16 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     ///   WAL). Taken from `RCM_SQLITE_CHECKPOINT_PAGES` when not given; 64,000 (256 MB) by default.
     /// - Parameter groupCommitDelay: how long a write transaction may be handed on to writers
     ///   waiting behind it before it commits (SQLiteGroupCommit).
+    /// - Parameter walCoalescing: whether connections open through the VFS that writes a WAL
+    ///   commit with one call (CSQLiteVFS; also off with `RCM_SQLITE_WAL_COALESCING=off`), or
+    ///   through SQLite's default VFS.
     public init(
         path: String, synchronous: String? = nil, checkpointPages: Int32? = nil,
-        groupCommitDelay: Duration = .milliseconds(10)
+        groupCommitDelay: Duration = .milliseconds(10), walCoalescing: Bool = true
     ) throws {
         self.path = path
+        let coalescingVFS = SQLiteConnection.vfs  // configures SQLite, once, before any connection opens
+        vfs = walCoalescing ? coalescingVFS : nil
         groupCommit = SQLiteGroupCommit(maxDelay: groupCommitDelay)
         // The checkpointer's thread starts here, at open, so that it takes its scheduling priority
         // from the opening thread, not from whichever thread first commits past the threshold
@@ -39,9 +46,17 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         guard ["OFF", "NORMAL", "FULL", "EXTRA"].contains(mode.uppercased()) else {
             throw DatabaseError(.other, "RCM_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA")
         }
-        writer = try SQLiteConnection(path: path)
+        writer = try SQLiteConnection(path: path, vfs: vfs)
         try writer.run("PRAGMA journal_mode=WAL")
         try writer.run("PRAGMA synchronous=\(mode.uppercased())")
+        // A write transaction keeps its changed pages in memory until it commits. SQLite 3.40 (up
+        // to 3.48 at least) otherwise writes pages of a transaction larger than the cache to the
+        // WAL early, and when such a transaction then rolls back to a savepoint (group commit does,
+        // for a failed member, as does a failed statement) and carries on, its commit can leave
+        // frames that crash recovery rejects: the transaction, and every later one in that WAL,
+        // lost after a crash (SQLiteWALCoalescingTests reproduces it through SQLite's own VFS).
+        // The cost: the writer's cache grows to its largest transaction.
+        try writer.run("PRAGMA cache_spill=OFF")
         // Checkpoints run on a background thread instead of inside the commit that crosses the
         // threshold (SQLite's default), which stalled that request for the copy and two fsyncs.
         writer.onWALGrowth(
@@ -76,7 +91,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         guard !closed else { return }
         do {
             if checkpointConnection == nil {
-                let connection = try SQLiteConnection(path: path)
+                let connection = try SQLiteConnection(path: path, vfs: vfs)
                 // A connection learns the file is in WAL mode when it first reads it.
                 try connection.run("PRAGMA journal_mode=WAL")
                 checkpointConnection = connection
@@ -152,7 +167,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
             return connection
         }
         readersLock.unlock()
-        let connection = try SQLiteConnection(path: path)
+        let connection = try SQLiteConnection(path: path, vfs: vfs)
         try connection.run("PRAGMA query_only=ON")
         return connection
     }
@@ -174,9 +189,9 @@ final class SQLiteConnection: SQLConnection {
     private var columnNames: [OpaquePointer: Row.Columns] = [:]
     var dialect: SQLDialect { .sqlite }
 
-    init(path: String) throws {
+    init(path: String, vfs: String?) throws {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        guard sqlite3_open_v2(path, &handle, flags, SQLiteConnection.vfs) == SQLITE_OK else {
+        guard sqlite3_open_v2(path, &handle, flags, vfs) == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(handle)
             throw DatabaseError(.connection, message)
@@ -186,9 +201,10 @@ final class SQLiteConnection: SQLConnection {
         try run("PRAGMA foreign_keys=ON")
     }
 
-    /// The VFS every connection opens with: `rcm-unix-coalescing` (CSQLiteVFS: SQLite's default VFS,
-    /// with each WAL commit written in one call instead of two per page), unless
-    /// `RCM_SQLITE_WAL_COALESCING=off` or the VFS could not be registered (then SQLite's default).
+    /// The VFS connections open with unless their database says otherwise: `rcm-unix-coalescing`
+    /// (CSQLiteVFS: SQLite's default VFS, with each WAL commit written in one call instead of two
+    /// per page), unless `RCM_SQLITE_WAL_COALESCING=off` or the VFS could not be registered (then
+    /// SQLite's default). Evaluating it also applies the process-wide settings below, once.
     static let vfs: String? = {
         // Group commit runs each later writer in a savepoint, whose journal holds the pages it
         // changes (an invoice's are ~75 KB): past SQLite's 64 KiB the journal became a temporary
