@@ -36,15 +36,14 @@ public struct Money: Hashable, Comparable, Sendable, Codable, CustomStringConver
     /// (several times slower: this runs for every amount of every request, reply and event).
     public init?(plainLiteral text: String) {
         // At most 17 digits in minor units: well inside `init(exactly:)`'s bound of `Int64.max / 2`.
-        guard let parts = Money.plainDecimal(text), parts.scale <= 2,
-            String(parts.digits.magnitude).count + 2 - parts.scale <= 17
+        guard let parts = Money.plainDecimal(text), parts.scale <= 2, parts.count + 2 - parts.scale <= 17
         else { return nil }
         self.minorUnits = parts.scale == 2 ? parts.digits : parts.digits * (parts.scale == 1 ? 10 : 100)
     }
 
-    /// `-?digits(.digits)?` as an integer and its count of decimals; nil for anything else or past
-    /// 17 digits (so that any result times 100 still fits, below `Int64.max / 2`).
-    static func plainDecimal(_ text: String) -> (digits: Int64, scale: Int)? {
+    /// `-?digits(.digits)?` as an integer, its count of decimals and of digits; nil for anything
+    /// else or past 17 digits (so that any result times 100 still fits, below `Int64.max / 2`).
+    static func plainDecimal(_ text: String) -> (digits: Int64, scale: Int, count: Int)? {
         var utf8 = text.utf8[...]
         let negative = utf8.first == UInt8(ascii: "-")
         if negative { utf8 = utf8.dropFirst() }
@@ -63,7 +62,7 @@ public struct Money: Hashable, Comparable, Sendable, Codable, CustomStringConver
             if let decimals = scale { scale = decimals + 1 }
         }
         guard count > 0, scale != 0 else { return nil }
-        return (negative ? -digits : digits, scale ?? 0)
+        return (negative ? -digits : digits, scale ?? 0, count)
     }
 
     /// `percent` of this amount, rounded half-to-even to a whole minor unit. Computed in integers

@@ -75,10 +75,10 @@ public struct HTTPRequest: Sendable {
         let contentType = headers["Content-Type"]?.lowercased() ?? ""
         // The media type before any parameters, without the optional white space (spaces, tabs)
         // that RFC 9110 allows around it.
-        let isOptionalWhiteSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        let mediaType = String(
-            (contentType.split(separator: ";", omittingEmptySubsequences: false).first ?? "")
-                .drop(while: isOptionalWhiteSpace).reversed().drop(while: isOptionalWhiteSpace).reversed())
+        var media = contentType.split(separator: ";", omittingEmptySubsequences: false).first ?? ""
+        while media.first == " " || media.first == "\t" { media.removeFirst() }
+        while media.last == " " || media.last == "\t" { media.removeLast() }
+        let mediaType = String(media)
         guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
         else {
             throw Problem.unsupportedMediaType("Content-Type must be application/json, not '\(contentType)'.")

@@ -31,8 +31,8 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         groupCommitDelay: Duration = .milliseconds(10), walCoalescing: Bool = true
     ) throws {
         self.path = path
-        let coalescingVFS = SQLiteConnection.vfs  // configures SQLite, once, before any connection opens
-        vfs = walCoalescing ? coalescingVFS : nil
+        SQLiteConnection.configured
+        vfs = walCoalescing ? SQLiteConnection.vfs : nil
         groupCommit = SQLiteGroupCommit(maxDelay: groupCommitDelay)
         // The checkpointer's thread starts here, at open, so that it takes its scheduling priority
         // from the opening thread, not from whichever thread first commits past the threshold
@@ -201,11 +201,9 @@ final class SQLiteConnection: SQLConnection {
         try run("PRAGMA foreign_keys=ON")
     }
 
-    /// The VFS connections open with unless their database says otherwise: `rcm-unix-coalescing`
-    /// (CSQLiteVFS: SQLite's default VFS, with each WAL commit written in one call instead of two
-    /// per page), unless `RCM_SQLITE_WAL_COALESCING=off` or the VFS could not be registered (then
-    /// SQLite's default). Evaluating it also applies the process-wide settings below, once.
-    static let vfs: String? = {
+    /// Process-wide SQLite settings, applied once, before the first connection opens (SQLite
+    /// takes them only before it initializes).
+    static let configured: Void = {
         // Group commit runs each later writer in a savepoint, whose journal holds the pages it
         // changes (an invoice's are ~75 KB): past SQLite's 64 KiB the journal became a temporary
         // file, created and deleted for every group. 120 KiB keeps it in memory; not more: the
@@ -215,6 +213,14 @@ final class SQLiteConnection: SQLConnection {
         // no lookaside, so every one goes to malloc) on one mutex, which the HTTP threads, the
         // relays and the checkpointer contended for.
         _ = rcm_sqlite_configure(120 * 1024)
+    }()
+
+    /// The VFS connections open with unless their database says otherwise: `rcm-unix-coalescing`
+    /// (CSQLiteVFS: SQLite's default VFS, with each WAL commit written in one call instead of two
+    /// per page), unless `RCM_SQLITE_WAL_COALESCING=off` or the VFS could not be registered (then
+    /// SQLite's default).
+    static let vfs: String? = {
+        SQLiteConnection.configured
         if ProcessInfo.processInfo.environment["RCM_SQLITE_WAL_COALESCING"]?.lowercased() == "off" { return nil }
         return rcm_sqlite_vfs_register() == SQLITE_OK ? RCM_SQLITE_VFS_NAME : nil
     }()
