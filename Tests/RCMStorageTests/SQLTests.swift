@@ -184,7 +184,7 @@ struct PostgresRoundTripTests {
 struct SQLiteCheckpointTests {
     @Test("the WAL is copied into the database file by the background checkpointer, not by a commit")
     func backgroundCheckpoint() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-ckpt-\(UUID())").path
+        let directory = TestDatabases.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/db.sqlite"
         let database = try SQLiteDatabase(path: path, checkpointPages: 1000)

@@ -1,4 +1,5 @@
 import Foundation
+import RCMTestSupport
 import Synchronization
 import Testing
 
@@ -14,7 +15,7 @@ struct SQLiteGroupCommitTests {
     func withDatabase(
         groupCommitDelay: Duration = .seconds(60), closing: Bool = true, _ body: (SQLiteDatabase) throws -> Void
     ) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-group-\(UUID())").path
+        let directory = TestDatabases.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try SQLiteDatabase(path: directory + "/db.sqlite", groupCommitDelay: groupCommitDelay)
         defer { if closing { database.close() } }

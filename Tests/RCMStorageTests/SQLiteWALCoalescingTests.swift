@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import RCMTestSupport
 import Testing
 
 @testable import RCMStorage
@@ -10,8 +11,43 @@ import Testing
 @Suite("SQLite WAL writes coalesced by the VFS")
 struct SQLiteWALCoalescingTests {
     static func temporaryPath() -> (directory: String, path: String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rcm-vfs-\(UUID())").path
+        let directory = TestDatabases.temporaryDirectory()
         return (directory, directory + "/db.sqlite")
+    }
+
+    /// A database on fresh files that is never checkpointed (its WAL holds everything written),
+    /// removed afterwards; `body` gets its file's path and directory too.
+    static func withDatabase(
+        walCoalescing: Bool = true, _ body: (SQLiteDatabase, _ path: String, _ directory: String) throws -> Void
+    ) throws {
+        let (directory, path) = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try SQLiteDatabase(path: path, checkpointPages: 1_000_000, walCoalescing: walCoalescing)
+        defer { database.close() }
+        try body(database, path, directory)
+    }
+
+    /// A connection through SQLite's default VFS (not the platform's), for reading files as
+    /// another program would.
+    final class DefaultVFSConnection {
+        private var handle: OpaquePointer?
+        let opened: Bool
+
+        init(_ path: String, flags: Int32) { opened = sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK }
+        deinit { sqlite3_close_v2(handle) }
+
+        /// The first row's column `column` as an integer and as text; (-1, the error) on failure.
+        func first(_ sql: String, column: Int32 = 0) -> (integer: Int32, text: String) {
+            var statement: OpaquePointer?
+            defer { sqlite3_finalize(statement) }
+            guard opened, sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK,
+                sqlite3_step(statement) == SQLITE_ROW
+            else { return (-1, handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open") }
+            return (
+                sqlite3_column_int(statement, column),
+                sqlite3_column_text(statement, column).map { String(cString: $0) } ?? ""
+            )
+        }
     }
 
     @Test("connections open through the coalescing VFS")
@@ -21,32 +57,33 @@ struct SQLiteWALCoalescingTests {
 
     @Test("each commit reaches the WAL in fewer write calls, and other connections read it at once")
     func commitsAreCoalescedAndVisible() throws {
-        let (directory, path) = Self.temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try SQLiteDatabase(path: path, checkpointPages: 1_000_000)
-        defer { database.close() }
-        try database.write {
-            try $0.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, body TEXT NOT NULL)")
-        }
-        let before = SQLiteDatabase.walWriteCalls
-        for index in 0..<300 {
-            // Three to ten pages a commit: the table, its index, and overflow pages of the body.
-            let body = String(repeating: "b", count: 100 + (index % 8) * 4_000)
-            try database.write { try $0.execute("INSERT INTO rows (label, body) VALUES (\("row-\(index)"), \(body))") }
-            // A reader (another connection) sees every acknowledged commit, whole.
-            let seen = try database.read { connection in
-                try connection.queryFirst("SELECT COUNT(*) AS n, MAX(length(body)) AS longest FROM rows")
+        try Self.withDatabase { database, _, _ in
+            try database.write {
+                try $0.execute(
+                    "CREATE TABLE rows (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, body TEXT NOT NULL)")
             }
-            #expect(try seen?.int("n") == index + 1)
-            if index == 7 { #expect(try seen?.int("longest") == 100 + 7 * 4_000) }
+            let before = SQLiteDatabase.walWriteCalls
+            for index in 0..<300 {
+                // Three to ten pages a commit: the table, its index, and overflow pages of the body.
+                let body = String(repeating: "b", count: 100 + (index % 8) * 4_000)
+                try database.write {
+                    try $0.execute("INSERT INTO rows (label, body) VALUES (\("row-\(index)"), \(body))")
+                }
+                // A reader (another connection) sees every acknowledged commit, whole.
+                let seen = try database.read { connection in
+                    try connection.queryFirst("SELECT COUNT(*) AS n, MAX(length(body)) AS longest FROM rows")
+                }
+                #expect(try seen?.int("n") == index + 1)
+                if index == 7 { #expect(try seen?.int("longest") == 100 + 7 * 4_000) }
+            }
+            let after = SQLiteDatabase.walWriteCalls
+            let requested = after.requested - before.requested
+            let issued = after.issued - before.issued
+            // Two calls a frame asked for, one a commit made (other suites' commits count too, and
+            // are coalesced the same way).
+            #expect(requested >= 1_800)
+            #expect(Double(issued) < Double(requested) * 0.6, "\(issued) write calls for \(requested)")
         }
-        let after = SQLiteDatabase.walWriteCalls
-        let requested = after.requested - before.requested
-        let issued = after.issued - before.issued
-        // Two calls a frame asked for, one a commit made (other suites' commits count too, and
-        // are coalesced the same way).
-        #expect(requested >= 1_800)
-        #expect(Double(issued) < Double(requested) * 0.6, "\(issued) write calls for \(requested)")
     }
 
     @Test("a transaction larger than one write call, spilled to the WAL before its commit, commits whole")
@@ -99,49 +136,33 @@ struct SQLiteWALCoalescingTests {
         let copy = directory + "/crash-copy.sqlite"
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
-        var handle: OpaquePointer?
-        guard sqlite3_open_v2(copy, &handle, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else {
-            return (-1, "cannot open")
-        }
-        defer { sqlite3_close_v2(handle) }
-        func first(_ sql: String) -> (Int32, String) {
-            var statement: OpaquePointer?
-            defer { sqlite3_finalize(statement) }
-            guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK,
-                sqlite3_step(statement) == SQLITE_ROW
-            else { return (-1, String(cString: sqlite3_errmsg(handle))) }
-            return (
-                sqlite3_column_int(statement, 0), sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? ""
-            )
-        }
-        return (first("SELECT COUNT(*) FROM t").0, first("PRAGMA integrity_check").1)
+        let connection = DefaultVFSConnection(copy, flags: SQLITE_OPEN_READWRITE)
+        return (connection.first("SELECT COUNT(*) FROM t").integer, connection.first("PRAGMA integrity_check").text)
     }
 
     @Test("a transaction that spilled pages and changed them again survives a crash right after its commit")
     func rewrittenChecksumsReachTheFile() throws {
         // Such a commit rewrites its frames' headers in place, the commit frame's last, with no
         // page after them: a header buffered there would stay in memory after COMMIT returned.
-        let (directory, path) = Self.temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try SQLiteDatabase(path: path, checkpointPages: 1_000_000)
-        defer { database.close() }
-        try database.write { connection in
-            try connection.execute("PRAGMA cache_size = 20")
-            try connection.execute("PRAGMA cache_spill = ON")  // the writer turns spilling off
-            try connection.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, y BLOB)")
-            try connection.execute("INSERT INTO t (y) VALUES (randomblob(100))")
+        try Self.withDatabase { database, path, directory in
+            try database.write { connection in
+                try connection.execute("PRAGMA cache_size = 20")
+                try connection.execute("PRAGMA cache_spill = ON")  // the writer turns spilling off
+                try connection.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, y BLOB)")
+                try connection.execute("INSERT INTO t (y) VALUES (randomblob(100))")
+            }
+            try database.write { connection in
+                try connection.execute(
+                    """
+                    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
+                    INSERT INTO t (y) SELECT randomblob(300) FROM c
+                    """)
+                try connection.execute("UPDATE t SET y = randomblob(300) WHERE x % 50 = 0")
+            }
+            let recovered = try Self.crashCopy(of: path, in: directory)
+            #expect(recovered.rows == 3001)
+            #expect(recovered.integrity == "ok")
         }
-        try database.write { connection in
-            try connection.execute(
-                """
-                WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
-                INSERT INTO t (y) SELECT randomblob(300) FROM c
-                """)
-            try connection.execute("UPDATE t SET y = randomblob(300) WHERE x % 50 = 0")
-        }
-        let recovered = try Self.crashCopy(of: path, in: directory)
-        #expect(recovered.rows == 3001)
-        #expect(recovered.integrity == "ok")
     }
 
     @Test(
@@ -152,55 +173,44 @@ struct SQLiteWALCoalescingTests {
         // pages spilled to the WAL before the commit, SQLite 3.40 committed frames that recovery
         // rejected (0 rows after a crash, through its own VFS as through ours); the writer now
         // keeps a transaction's pages in memory until it commits.
-        let (directory, path) = Self.temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try SQLiteDatabase(
-            path: path, checkpointPages: 1_000_000, walCoalescing: throughCoalescingVFS)
-        defer { database.close() }
-        try database.write { connection in
-            try connection.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, y BLOB)")
-            try connection.execute("CREATE TABLE u (x INTEGER PRIMARY KEY, y BLOB)")
+        try Self.withDatabase(walCoalescing: throughCoalescingVFS) { database, path, directory in
+            try database.write { connection in
+                try connection.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, y BLOB)")
+                try connection.execute("CREATE TABLE u (x INTEGER PRIMARY KEY, y BLOB)")
+            }
+            try database.write { connection in
+                try connection.execute(
+                    """
+                    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
+                    INSERT INTO t (y) SELECT randomblob(1000) FROM c
+                    """)
+                try connection.execute("SAVEPOINT member")
+                try connection.execute(
+                    """
+                    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 6000)
+                    INSERT INTO u (y) SELECT randomblob(1000) FROM c
+                    """)
+                try connection.execute("UPDATE u SET y = randomblob(1000)")
+                try connection.execute("ROLLBACK TO member")
+                try connection.execute("RELEASE member")
+                try connection.execute("INSERT INTO t (y) VALUES ('last')")
+            }
+            let recovered = try Self.crashCopy(of: path, in: directory)
+            #expect(recovered.rows == 3001)
+            #expect(recovered.integrity == "ok")
         }
-        try database.write { connection in
-            try connection.execute(
-                """
-                WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
-                INSERT INTO t (y) SELECT randomblob(1000) FROM c
-                """)
-            try connection.execute("SAVEPOINT member")
-            try connection.execute(
-                """
-                WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 6000)
-                INSERT INTO u (y) SELECT randomblob(1000) FROM c
-                """)
-            try connection.execute("UPDATE u SET y = randomblob(1000)")
-            try connection.execute("ROLLBACK TO member")
-            try connection.execute("RELEASE member")
-            try connection.execute("INSERT INTO t (y) VALUES ('last')")
-        }
-        let recovered = try Self.crashCopy(of: path, in: directory)
-        #expect(recovered.rows == 3001)
-        #expect(recovered.integrity == "ok")
     }
 
     @Test("SQLite's own default VFS reads what the coalescing VFS wrote, WAL included")
     func defaultVFSReadsTheFiles() throws {
-        let (directory, path) = Self.temporaryPath()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try SQLiteDatabase(path: path, checkpointPages: 1_000_000)
-        defer { database.close() }
-        try database.write { try $0.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
-        for index in 0..<200 {
-            try database.write { try $0.execute("INSERT INTO notes (text) VALUES (\("note \(index)"))") }
+        try Self.withDatabase { database, path, _ in
+            try database.write { try $0.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+            for index in 0..<200 {
+                try database.write { try $0.execute("INSERT INTO notes (text) VALUES (\("note \(index)"))") }
+            }
+            let reader = DefaultVFSConnection(path, flags: SQLITE_OPEN_READONLY)
+            #expect(reader.first("SELECT COUNT(*) FROM notes").integer == 200)
+            #expect(reader.first("SELECT MAX(text) FROM notes").text == "note 99")
         }
-        var handle: OpaquePointer?
-        #expect(sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, nil) == SQLITE_OK)  // nil: the default VFS
-        defer { sqlite3_close_v2(handle) }
-        var statement: OpaquePointer?
-        #expect(sqlite3_prepare_v2(handle, "SELECT COUNT(*), MAX(text) FROM notes", -1, &statement, nil) == SQLITE_OK)
-        defer { sqlite3_finalize(statement) }
-        #expect(sqlite3_step(statement) == SQLITE_ROW)
-        #expect(sqlite3_column_int(statement, 0) == 200)
-        #expect(String(cString: sqlite3_column_text(statement, 1)) == "note 99")
     }
 }
