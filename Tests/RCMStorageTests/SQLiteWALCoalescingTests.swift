@@ -27,6 +27,15 @@ struct SQLiteWALCoalescingTests {
         try body(database, path, directory)
     }
 
+    /// Inserts `count` rows of `bytes` random bytes into `table`'s column `y`, in one statement.
+    static func insertBlobs(_ count: Int, bytes: Int, into table: String, _ connection: any SQLConnection) throws {
+        try connection.execute(
+            """
+            WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < \(count))
+            INSERT INTO \(unsafeRaw: table) (y) SELECT randomblob(\(bytes)) FROM c
+            """)
+    }
+
     /// A connection through SQLite's default VFS (not the platform's), for reading files as
     /// another program would.
     final class DefaultVFSConnection {
@@ -152,11 +161,7 @@ struct SQLiteWALCoalescingTests {
                 try connection.execute("INSERT INTO t (y) VALUES (randomblob(100))")
             }
             try database.write { connection in
-                try connection.execute(
-                    """
-                    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
-                    INSERT INTO t (y) SELECT randomblob(300) FROM c
-                    """)
+                try Self.insertBlobs(3_000, bytes: 300, into: "t", connection)
                 try connection.execute("UPDATE t SET y = randomblob(300) WHERE x % 50 = 0")
             }
             let recovered = try Self.crashCopy(of: path, in: directory)
@@ -179,17 +184,9 @@ struct SQLiteWALCoalescingTests {
                 try connection.execute("CREATE TABLE u (x INTEGER PRIMARY KEY, y BLOB)")
             }
             try database.write { connection in
-                try connection.execute(
-                    """
-                    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)
-                    INSERT INTO t (y) SELECT randomblob(1000) FROM c
-                    """)
+                try Self.insertBlobs(3_000, bytes: 1_000, into: "t", connection)
                 try connection.execute("SAVEPOINT member")
-                try connection.execute(
-                    """
-                    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 6000)
-                    INSERT INTO u (y) SELECT randomblob(1000) FROM c
-                    """)
+                try Self.insertBlobs(6_000, bytes: 1_000, into: "u", connection)
                 try connection.execute("UPDATE u SET y = randomblob(1000)")
                 try connection.execute("ROLLBACK TO member")
                 try connection.execute("RELEASE member")
