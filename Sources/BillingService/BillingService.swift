@@ -10,7 +10,8 @@ import RCMStorage
 public struct BillingService: PlatformService {
     public static let name = "billing"
     public static let subscribedTypes = ["payment.recorded", "payment.refunded"]
-    public static let migrations = BillingStore.migrations + [Outbox.migration, Inbox.migration, Idempotency.migration]
+    public static let migrations =
+        BillingStore.migrations + [Outbox.migration, Outbox.cursorMigration, Inbox.migration, Idempotency.migration]
     static let maxLines = 100
 
     let environment: ServiceEnvironment

@@ -36,7 +36,7 @@ public struct ClaimService: PlatformService {
                     paid_amount BIGINT, occurred_at TEXT NOT NULL)
                 """,
             ]),
-        Outbox.migration, Inbox.migration, Idempotency.migration,
+        Outbox.migration, Outbox.cursorMigration, Inbox.migration, Idempotency.migration,
         Migration(2, "scrubber findings", ["ALTER TABLE claims ADD COLUMN findings TEXT"]),
     ]
 

@@ -56,7 +56,7 @@ public struct IdentityService: PlatformService {
                 """,
                 "CREATE INDEX locations_organization ON locations (organization_id)",
             ]),
-        Outbox.migration, Idempotency.migration,
+        Outbox.migration, Outbox.cursorMigration, Idempotency.migration,
     ]
 
     /// Failed logins allowed before the account starts to wait; each further failure doubles the wait.

@@ -32,7 +32,7 @@ public struct InsuranceService: PlatformService {
                 """,
                 "CREATE INDEX coverages_patient ON coverages (organization_id, patient_id)",
             ]),
-        Outbox.migration, Idempotency.migration, Inbox.migration,
+        Outbox.migration, Outbox.cursorMigration, Idempotency.migration, Inbox.migration,
         Migration(
             2, "payer directory, plans, coverage order, eligibility checks",
             [

@@ -10,7 +10,8 @@ import RCMStorage
 public struct PatientService: PlatformService {
     public static let name = "patient"
     public static let subscribedTypes: [String] = []
-    public static let migrations = PatientStore.migrations + [Outbox.migration, Idempotency.migration]
+    public static let migrations =
+        PatientStore.migrations + [Outbox.migration, Outbox.cursorMigration, Idempotency.migration]
 
     let environment: ServiceEnvironment
     public var consumer: (any EventConsumer)? { nil }

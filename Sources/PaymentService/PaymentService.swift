@@ -39,7 +39,7 @@ public struct PaymentService: PlatformService {
                 """,
                 "CREATE INDEX refunds_payment ON refunds (payment_id)",
             ]),
-        Outbox.migration, Inbox.migration, Idempotency.migration,
+        Outbox.migration, Outbox.cursorMigration, Inbox.migration, Idempotency.migration,
     ]
 
     let environment: ServiceEnvironment

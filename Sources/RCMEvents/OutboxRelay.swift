@@ -32,7 +32,7 @@ public final class OutboxRelay: Sendable {
         }
     }
 
-    let outbox: Outbox
+    public let outbox: Outbox
     let transport: any EventTransport
     let policy: Policy
     let logger: Logger
@@ -54,13 +54,13 @@ public final class OutboxRelay: Sendable {
             // Raising a nice value needs no privilege; a failure leaves the thread as it was.
             if policy.niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, policy.niceness) }
             while running.load(ordering: .acquiring) {
-                let moved = (try? relayOnce()) ?? 0
-                if moved >= policy.batchSize { continue }  // a full batch: more may be due now
+                let pass = (try? relayPass()) ?? Pass()
+                if pass.full { continue }  // a full batch: more may be due now
                 // A partial batch took everything due. Wait a moment so the next batch is fuller,
                 // then until this process commits another event (the flag is level-triggered, so
                 // one committed meanwhile wakes at once) or, for retries and rows other instances
                 // left, the idle poll.
-                if moved > 0 { Thread.sleep(forTimeInterval: policy.coalesce) }
+                if pass.settled > 0 { Thread.sleep(forTimeInterval: policy.coalesce) }
                 outbox.wakeUp.wait(timeout: policy.idlePoll)
             }
             stopped.signal()
@@ -78,9 +78,42 @@ public final class OutboxRelay: Sendable {
         stopped.wait()
     }
 
-    /// Delivers one batch of due deliveries; returns how many were settled (delivered or dead).
+    /// Delivers what is due; returns how many deliveries were settled (delivered or dead).
     @discardableResult
-    public func relayOnce() throws -> Int {
+    public func relayOnce() throws -> Int { try relayPass().settled }
+
+    /// One pass: how many deliveries it settled, and whether a batch was full (more may be due).
+    struct Pass {
+        var settled = 0
+        var full = false
+    }
+
+    /// One delivery: the event, its place in the outbox and the attempts made before this one.
+    struct Delivery {
+        let seq: Int64
+        let event: EventEnvelope
+        let attempts: Int
+    }
+
+    /// A subscriber's batch and the events of it that failed, with their errors.
+    typealias Outcome = (subscriber: String, batch: [Delivery], failures: [String: String])
+
+    func relayPass() throws -> Pass {
+        var pass = try relayDueRows()
+        guard outbox.tracksDeliveriesByCursor else { return pass }
+        // Events that match no subscriber move the cursors without settling anything: go on
+        // until a batch settles something or the outbox has nothing more.
+        while true {
+            let next = try relayPastCursors()
+            pass.settled += next.settled
+            pass.full = pass.full || next.full
+            if !next.full || next.settled > 0 { return pass }
+        }
+    }
+
+    /// Delivers one batch of due delivery rows (on SQLite: retries, postponed deliveries and rows
+    /// from before the cursors).
+    private func relayDueRows() throws -> Pass {
         let now = Outbox.nowMillis()
         // Claim the batch: instances of one service share its outbox, so each takes rows the
         // others have not locked (PostgreSQL's SKIP LOCKED; SQLite has one writer) and leases them
@@ -96,53 +129,92 @@ public final class OutboxRelay: Sendable {
             // SQLite: one process owns the file, and its one relay needs no claim.
             due = try outbox.database.read { try $0.query(Self.selectDue(now: now, limit: policy.batchSize)) }
         }
-        guard !due.isEmpty else { return 0 }
-        var bySubscriber: [String: [(EventEnvelope, Int)]] = [:]
+        guard !due.isEmpty else { return Pass() }
+        var bySubscriber: [String: [Delivery]] = [:]
         var order: [String] = []
         for row in due {
             let subscriber = try row.string("subscriber")
-            let event = EventEnvelope(
-                id: try row.string("id"), type: try row.string("type"), schemaVersion: try row.int("schema_version"),
-                occurredAt: try row.string("occurred_at"), organizationId: try row.string("organization_id"),
-                locationId: row.optionalString("location_id"), correlationId: try row.string("correlation_id"),
-                source: try row.string("source"), payload: try row.string("payload"))
             if bySubscriber[subscriber] == nil { order.append(subscriber) }
-            bySubscriber[subscriber, default: []].append((event, try row.int("attempts")))
+            bySubscriber[subscriber, default: []].append(
+                Delivery(
+                    seq: try row.int64("event_seq"), event: try Self.envelope(row), attempts: try row.int("attempts")))
         }
-        var outcomes: [(subscriber: String, batch: [(EventEnvelope, Int)], failures: [String: String])] = []
-        for subscriber in order {
-            let batch = bySubscriber[subscriber] ?? []
+        let (outcomes, postponed) = deliver(order.map { ($0, bySubscriber[$0] ?? []) })
+        let settled = try record(outcomes, postponed: postponed, markRows: true, cursors: [])
+        return Pass(settled: settled, full: due.count >= policy.batchSize)
+    }
+
+    /// SQLite: delivers the events past the subscribers' cursors (one batch, in publication order)
+    /// and moves the cursors past them in the transaction that records what failed.
+    private func relayPastCursors() throws -> Pass {
+        let subscribers = outbox.subscriptions.subscriberNames
+        guard !subscribers.isEmpty else { return Pass() }
+        let (positions, events) = try outbox.database.read { connection in
+            let cursors = try Outbox.cursors(in: connection)
+            let positions = subscribers.map { Outbox.position(of: $0, in: cursors) }
+            let rows = try connection.query(Self.selectPast(positions.min() ?? 0, limit: policy.batchSize))
+            return (
+                positions,
+                try rows.map { Delivery(seq: try $0.int64("seq"), event: try Self.envelope($0), attempts: 0) }
+            )
+        }
+        guard let last = events.last?.seq else { return Pass() }
+        let batches = subscribers.indices.map { index in
+            let subscriber = subscribers[index]
+            return (
+                subscriber,
+                events.filter {
+                    $0.seq > positions[index] && outbox.subscriptions.wants(subscriber, $0.event.type)
+                }
+            )
+        }
+        let (outcomes, postponed) = deliver(batches.filter { !$0.1.isEmpty })
+        let moved = subscribers.indices.filter { positions[$0] < last }.map { subscribers[$0] }
+        let settled = try record(outcomes, postponed: postponed, markRows: false, cursors: moved.map { ($0, last) })
+        return Pass(settled: settled, full: events.count >= policy.batchSize)
+    }
+
+    /// Hands each subscriber its batch; a subscriber that cannot be reached is postponed.
+    private func deliver(
+        _ batches: [(String, [Delivery])]
+    ) -> (
+        outcomes: [Outcome], postponed: [(subscriber: String, batch: [Delivery], reason: String)]
+    ) {
+        var outcomes: [Outcome] = []
+        var postponed: [(subscriber: String, batch: [Delivery], reason: String)] = []
+        for (subscriber, batch) in batches {
             do {
-                outcomes.append((subscriber, batch, try transport.deliver(batch.map(\.0), to: subscriber)))
+                outcomes.append((subscriber, batch, try transport.deliver(batch.map(\.event), to: subscriber)))
             } catch let unavailable as SubscriberUnavailable {
-                try postpone(batch.map(\.0.id), subscriber: subscriber, reason: unavailable.description)
+                postponed.append((subscriber, batch, unavailable.description))
             } catch {
-                let failures = Dictionary(uniqueKeysWithValues: batch.map { ($0.0.id, String(describing: error)) })
+                let failures = Dictionary(uniqueKeysWithValues: batch.map { ($0.event.id, String(describing: error)) })
                 outcomes.append((subscriber, batch, failures))
             }
         }
-        return try record(outcomes)
+        return (outcomes, postponed)
     }
 
-    /// Marks what was delivered (one statement for all of it) and schedules retries or dead
-    /// letters for what failed, in one transaction; returns how many deliveries were settled.
+    /// Records a pass in one transaction (on SQLite one commit, one WAL append): marks delivered
+    /// rows (`markRows`), moves cursors, schedules retries or dead letters for what failed and a
+    /// later attempt, not counted, for what was postponed; returns how many deliveries were
+    /// settled.
     private func record(
-        _ outcomes: [(subscriber: String, batch: [(EventEnvelope, Int)], failures: [String: String])]
-    )
-        throws -> Int
-    {
+        _ outcomes: [Outcome], postponed: [(subscriber: String, batch: [Delivery], reason: String)], markRows: Bool,
+        cursors: [(subscriber: String, seq: Int64)]
+    ) throws -> Int {
         let now = Outbox.nowMillis()
         let deliveredAt = Timestamp.now()
         var delivered: [(subscriber: String, eventIds: [String])] = []
         var deliveredCount = 0
-        var failed: [(event: EventEnvelope, subscriber: String, attempt: Int, error: String)] = []
+        var failed: [(delivery: Delivery, subscriber: String, error: String)] = []
         for (subscriber, batch, failures) in outcomes {
             var eventIds: [String] = []
-            for (event, attempts) in batch {
-                if let failure = failures[event.id] {
-                    failed.append((event, subscriber, attempts + 1, failure))
+            for delivery in batch {
+                if let failure = failures[delivery.event.id] {
+                    failed.append((delivery, subscriber, failure))
                 } else {
-                    eventIds.append(event.id)
+                    eventIds.append(delivery.event.id)
                     Metrics.shared.increment(
                         "rcm_events_delivered_total", [("source", outbox.service), ("subscriber", subscriber)])
                 }
@@ -150,40 +222,65 @@ public final class OutboxRelay: Sendable {
             if !eventIds.isEmpty { delivered.append((subscriber, eventIds)) }
             deliveredCount += eventIds.count
         }
-        let markDelivered = delivered.map {
-            Self.markDelivered(subscriber: $0.subscriber, eventIds: $0.eventIds, at: deliveredAt)
-        }
-        if failed.isEmpty, outbox.database.dialect == .postgres {
+        let markDelivered =
+            markRows
+            ? delivered.map { Self.markDelivered(subscriber: $0.subscriber, eventIds: $0.eventIds, at: deliveredAt) }
+            : []
+        if failed.isEmpty, postponed.isEmpty, cursors.isEmpty, outbox.database.dialect == .postgres {
             // Each statement is atomic on its own (one round trip each, no BEGIN/COMMIT); a crash
             // between them only redelivers.
             for statement in markDelivered { _ = try outbox.database.statement(statement) }
             return deliveredCount
         }
-        // SQLite: one transaction (one commit, one WAL append) for every subscriber's marks.
+        if failed.isEmpty, postponed.isEmpty, cursors.isEmpty, markDelivered.isEmpty { return deliveredCount }
         var settled = deliveredCount
         try outbox.database.write { connection in
             for statement in markDelivered { try connection.execute(statement) }
-            for (event, subscriber, attempt, failure) in failed {
+            for (subscriber, seq) in cursors {
+                try connection.execute(
+                    """
+                    INSERT INTO outbox_cursors (subscriber, delivered_seq) VALUES (\(subscriber), \(seq))
+                    ON CONFLICT (subscriber) DO UPDATE SET delivered_seq = excluded.delivered_seq
+                    """)
+            }
+            for (delivery, subscriber, failure) in failed {
+                let attempt = delivery.attempts + 1
                 let dead = attempt >= policy.maxAttempts
                 if dead { settled += 1 }
                 Metrics.shared.increment(
                     dead ? "rcm_events_dead_lettered_total" : "rcm_events_failed_total",
                     [("source", outbox.service), ("subscriber", subscriber)])
                 try connection.execute(
-                    """
-                    UPDATE outbox_deliveries SET attempts = \(attempt), last_error = \(String(failure.prefix(500))),
-                        status = \(dead ? "dead" : "pending"), next_attempt_at = \(now + policy.backoff(afterAttempts: attempt))
-                    WHERE event_id = \(event.id) AND subscriber = \(subscriber)
-                    """)
+                    Self.schedule(
+                        delivery, subscriber: subscriber, status: dead ? "dead" : "pending", attempts: attempt,
+                        at: now + policy.backoff(afterAttempts: attempt), error: String(failure.prefix(500))))
                 logger.warning(
                     dead ? "event dead-lettered" : "event delivery failed",
                     [
-                        "event.id": event.id, "event.type": event.type, "subscriber": subscriber,
+                        "event.id": delivery.event.id, "event.type": delivery.event.type, "subscriber": subscriber,
                         "attempt": String(attempt),
                     ])
             }
+            // Not reachable: try again later without counting an attempt.
+            let later = now + policy.maxBackoffMillis / 60
+            for (subscriber, batch, reason) in postponed {
+                for delivery in batch {
+                    try connection.execute(
+                        Self.schedule(
+                            delivery, subscriber: subscriber, status: "pending", attempts: delivery.attempts, at: later,
+                            error: reason))
+                }
+            }
         }
         return settled
+    }
+
+    static func envelope(_ row: Row) throws -> EventEnvelope {
+        EventEnvelope(
+            id: try row.string("id"), type: try row.string("type"), schemaVersion: try row.int("schema_version"),
+            occurredAt: try row.string("occurred_at"), organizationId: try row.string("organization_id"),
+            locationId: row.optionalString("location_id"), correlationId: try row.string("correlation_id"),
+            source: try row.string("source"), payload: try row.string("payload"))
     }
 
     // MARK: - Statements (each looks rows up through an index: see OutboxRelayTests' query plans)
@@ -220,6 +317,28 @@ public final class OutboxRelay: Sendable {
         """
     }
 
+    /// SQLite: the events after `seq`, in publication order (a range of the primary key).
+    static func selectPast(_ seq: Int64, limit: Int) -> SQL {
+        """
+        SELECT seq, id, type, schema_version, occurred_at, organization_id, location_id, correlation_id, source, payload
+        FROM outbox_events WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)
+        """
+    }
+
+    /// A delivery's row, written or updated: a retry or dead letter after a failure, or a later
+    /// attempt when its subscriber was not reachable. On SQLite the row is new unless the delivery
+    /// already had one (a retry, a replay); on PostgreSQL it always has one.
+    static func schedule(
+        _ delivery: Delivery, subscriber: String, status: String, attempts: Int, at nextAttempt: Int64, error: String
+    ) -> SQL {
+        """
+        INSERT INTO outbox_deliveries (event_seq, event_id, subscriber, status, attempts, next_attempt_at, last_error)
+        VALUES (\(delivery.seq), \(delivery.event.id), \(subscriber), \(status), \(attempts), \(nextAttempt), \(error))
+        ON CONFLICT (event_id, subscriber) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+            next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error
+        """
+    }
+
     /// One subscriber's delivered events, by primary key (`subscriber = ? AND event_id IN (…)`;
     /// SQLite scans the whole table for a row-value `IN` list).
     static func markDelivered(subscriber: String, eventIds: [String], at deliveredAt: String) -> SQL {
@@ -227,16 +346,5 @@ public final class OutboxRelay: Sendable {
         UPDATE outbox_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = \(deliveredAt)
         WHERE subscriber = \(subscriber) AND event_id IN \(SQL.list(eventIds))
         """
-    }
-
-    private func postpone(_ eventIds: [String], subscriber: String, reason: String) throws {
-        let later = Outbox.nowMillis() + policy.maxBackoffMillis / 60
-        try outbox.database.write { connection in
-            for id in eventIds {
-                try connection.execute(
-                    "UPDATE outbox_deliveries SET next_attempt_at = \(later), last_error = \(reason) WHERE event_id = \(id) AND subscriber = \(subscriber)"
-                )
-            }
-        }
     }
 }

@@ -13,6 +13,19 @@ public struct Subscriptions: Sendable {
         entries.filter { entry in entry.patterns.contains { Subscriptions.matches($0, type) } }.map(\.subscriber)
     }
 
+    /// Every subscriber, each once, in the order they were added.
+    public var subscriberNames: [String] {
+        var seen: Set<String> = []
+        return entries.map(\.subscriber).filter { seen.insert($0).inserted }
+    }
+
+    /// Whether `subscriber` wants events of `type`.
+    public func wants(_ subscriber: String, _ type: String) -> Bool {
+        entries.contains { entry in
+            entry.subscriber == subscriber && entry.patterns.contains { Subscriptions.matches($0, type) }
+        }
+    }
+
     static func matches(_ pattern: String, _ type: String) -> Bool {
         if pattern == "*" || pattern == type { return true }
         if pattern.hasSuffix(".*") { return type.hasPrefix(pattern.dropLast(1)) }

@@ -113,7 +113,7 @@ enum BrokerBenchmark {
             directory = NSTemporaryDirectory() + "rcm-broker-bench-" + UUID().uuidString.prefix(8).lowercased()
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             source = try DatabaseFactory.open(url: nil, dataDirectory: directory, service: "source")
-            try Migrator.migrate(source, [Outbox.migration])
+            try Migrator.migrate(source, Outbox.migrations)
             let sink = try DatabaseFactory.open(url: nil, dataDirectory: directory, service: "bench")
             try Migrator.migrate(
                 sink,

@@ -55,35 +55,28 @@ final class BrokerWiring: Sendable {
     /// consumers have processed every delivery the broker confirmed (their inboxes hold the
     /// event ids), and again until nothing moves. A delivery still unprocessed after `patience`
     /// (a consumer keeps failing on it) is left to the broker's redelivery and dead-lettering.
-    func drain(
-        relays: [OutboxRelay], databases: [String: any Database], maxRounds: Int, patience: TimeInterval = 10
-    )
-        throws
-    {
+    func drain(relays: [OutboxRelay], maxRounds: Int, patience: TimeInterval = 10) throws {
         start()
         for _ in 0..<maxRounds {
             var moved = 0
             for relay in relays { moved += try relay.relayOnce() }
-            waitForConsumers(databases: databases, patience: patience)
+            waitForConsumers(relays: relays, patience: patience)
             if moved == 0 { return }
         }
     }
 
-    private func waitForConsumers(databases: [String: any Database], patience: TimeInterval) {
+    private func waitForConsumers(relays: [OutboxRelay], patience: TimeInterval) {
         let deadline = Date().addingTimeInterval(patience)
         let all = consumers.withLock { $0 }.map(\.consumer)
         while true {
             var pending = 0
             for consumer in all {
                 var delivered: Set<String> = []
-                for (name, database) in databases where name != "audit" {
-                    let rows =
-                        (try? database.read { connection in
-                            try connection.query(
-                                "SELECT event_id FROM outbox_deliveries WHERE subscriber = \(consumer.name) AND status = 'delivered'"
-                            )
-                        }) ?? []
-                    for row in rows { if let id = try? row.string("event_id") { delivered.insert(id) } }
+                for relay in relays {
+                    let deliveries = (try? relay.outbox.deliveries(to: consumer.name)) ?? []
+                    for delivery in deliveries where delivery.status == "delivered" {
+                        delivered.insert(delivery.eventId)
+                    }
                 }
                 guard !delivered.isEmpty else { continue }
                 let seen =

@@ -46,10 +46,7 @@ public final class Platform: Sendable {
         self.configuration = configuration
         let hosted = try Platform.selectedTypes(configuration.services)
 
-        var subscriptions = Subscriptions()
-        for type in Platform.serviceTypes where !type.subscribedTypes.isEmpty {
-            subscriptions.add(type.name, patterns: type.subscribedTypes)
-        }
+        let subscriptions = Platform.subscriptions
 
         let directory = ServiceDirectory()
         let transport = InProcessTransport()
@@ -57,6 +54,7 @@ public final class Platform: Sendable {
         var databases: [String: any Database] = [:]
         var services: [String: any PlatformService] = [:]
         var relays: [OutboxRelay] = []
+        var outboxes: [String: Outbox] = [:]
         let router = RouterBuilder()
         let keys = try KeyStore(directory: configuration.keysDirectory)
         let fields = try FieldEncryption(file: configuration.keysDirectory + "/data-keys.json")
@@ -78,6 +76,7 @@ public final class Platform: Sendable {
                 broker?.add(consumer)
             }
             databases[type.name] = database
+            outboxes[type.name] = outbox
             services[type.name] = service
             var relayPolicy = OutboxRelay.Policy()
             relayPolicy.niceness = configuration.relayNiceness
@@ -88,7 +87,7 @@ public final class Platform: Sendable {
         // (event delivery counters).
         let metrics = Metrics()
         PlatformMetrics.describe(metrics)
-        metrics.collect(PlatformMetrics.collectors(databases: databases))
+        metrics.collect(PlatformMetrics.collectors(databases: databases, outboxes: outboxes))
         router.get("/metrics") { _, _ in
             HTTPResponse(
                 status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
@@ -155,6 +154,15 @@ public final class Platform: Sendable {
                 host: configuration.host, port: configuration.port, limits: configuration.limits, tls: tls))
     }
 
+    /// Which service consumes which events: every service's, hosted in this process or not.
+    static var subscriptions: Subscriptions {
+        var subscriptions = Subscriptions()
+        for type in Platform.serviceTypes where !type.subscribedTypes.isEmpty {
+            subscriptions.add(type.name, patterns: type.subscribedTypes)
+        }
+        return subscriptions
+    }
+
     static func selectedTypes(_ names: [String]?) throws -> [any PlatformService.Type] {
         guard let names else { return serviceTypes }
         let known = Set(serviceTypes.map { $0.name })
@@ -199,7 +207,7 @@ public final class Platform: Sendable {
 
     /// Delivers everything due now, synchronously, until nothing moves (tests and `rcm` tools).
     public func drainEvents(maxRounds: Int = 50) throws {
-        if let broker { return try broker.drain(relays: relays, databases: databases, maxRounds: maxRounds) }
+        if let broker { return try broker.drain(relays: relays, maxRounds: maxRounds) }
         for _ in 0..<maxRounds {
             var moved = 0
             for relay in relays { moved += try relay.relayOnce() }

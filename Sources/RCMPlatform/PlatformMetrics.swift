@@ -1,6 +1,7 @@
 import ClaimService
 import Foundation
 import RCMCore
+import RCMEvents
 import RCMHTTP
 import RCMStorage
 
@@ -56,7 +57,9 @@ enum PlatformMetrics {
     }
 
     /// Gauges read from the databases at scrape time.
-    static func collectors(databases: [String: any Database]) -> @Sendable () -> [Metrics.Sample] {
+    static func collectors(
+        databases: [String: any Database], outboxes: [String: Outbox]
+    ) -> @Sendable () -> [Metrics.Sample] {
         {
             var samples = [Metrics.Sample("rcm_up", [], 1)]
             let now = Date().timeIntervalSince1970
@@ -75,22 +78,15 @@ enum PlatformMetrics {
                 }
                 guard service != "audit" else { continue }
                 _ = try? database.read { connection in
-                    let pending = try connection.query(
-                        """
-                        SELECT subscriber, COUNT(*) AS n, MIN(e.occurred_at) AS oldest FROM outbox_deliveries d
-                        JOIN outbox_events e ON e.seq = d.event_seq WHERE d.status = 'pending' GROUP BY subscriber
-                        """)
                     var backlog = 0.0
                     var oldest: String?
-                    for row in pending {
-                        let count = Double(try row.int64("n"))
-                        backlog += count
+                    for pending in try outboxes[service]?.backlog(in: connection) ?? [] {
+                        backlog += Double(pending.count)
                         samples.append(
                             .init(
-                                "rcm_consumer_lag_events",
-                                [("source", service), ("subscriber", try row.string("subscriber"))],
-                                count))
-                        if let first = row.optionalString("oldest"), oldest.map({ first < $0 }) ?? true {
+                                "rcm_consumer_lag_events", [("source", service), ("subscriber", pending.subscriber)],
+                                Double(pending.count)))
+                        if let first = pending.oldestOccurredAt, oldest.map({ first < $0 }) ?? true {
                             oldest = first
                         }
                     }

@@ -43,7 +43,7 @@ public struct ReportingService: PlatformService {
                 "CREATE INDEX rm_timeline_invoice ON rm_timeline (organization_id, invoice_id)",
                 "CREATE INDEX rm_timeline_patient ON rm_timeline (organization_id, patient_id)",
             ]),
-        Outbox.migration, Inbox.migration,
+        Outbox.migration, Outbox.cursorMigration, Inbox.migration,
         Migration(
             2, "merged patients",
             [

@@ -25,7 +25,7 @@ struct CompetingRelayTests {
         let source = try TestDatabases.make("shared")
         defer { source.close() }
         guard source.dialect == .postgres else { return }  // SQLite: one process owns the file and its one relay
-        try Migrator.migrate(source, [Outbox.migration])
+        try Migrator.migrate(source, Outbox.migrations)
         var subscriptions = Subscriptions()
         subscriptions.add("counter", patterns: ["thing.*"])
         let outbox = Outbox(service: "source", database: source, subscriptions: subscriptions)

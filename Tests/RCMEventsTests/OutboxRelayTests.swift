@@ -53,7 +53,7 @@ struct OutboxRelayTests {
 
         init(maxAttempts: Int = 3) throws {
             source = try TestDatabases.make("source")
-            try Migrator.migrate(source, [Outbox.migration])
+            try Migrator.migrate(source, Outbox.migrations)
             var subscriptions = Subscriptions()
             subscriptions.add("counter", patterns: ["thing.*"])
             subscriptions.add("elsewhere", patterns: ["other.*"])
@@ -76,9 +76,11 @@ struct OutboxRelayTests {
         }
 
         func status(of event: EventEnvelope) throws -> String? {
-            try source.read {
-                try $0.queryFirst("SELECT status FROM outbox_deliveries WHERE event_id = \(event.id)")?.string("status")
-            }
+            try outbox.deliveryStatus(of: event.id, to: "counter")
+        }
+
+        func deliveryRows() throws -> Int {
+            try source.read { try $0.queryFirst("SELECT COUNT(*) AS n FROM outbox_deliveries")?.int("n") ?? -1 }
         }
     }
 
@@ -110,12 +112,18 @@ struct OutboxRelayTests {
         let fixture = try Fixture()
         let event = try fixture.publish()
         try fixture.relay.relayOnce()
-        // As if the process died after the consumer committed but before the delivery was marked,
-        // and its claim on the row (the lease) then ran out.
+        // As if the process died after the consumer committed but before the delivery was marked
+        // (PostgreSQL: and its claim on the row, the lease, then ran out; SQLite: the cursor had
+        // not moved).
         try fixture.source.write {
-            try $0.execute(
-                "UPDATE outbox_deliveries SET status = 'pending', next_attempt_at = 0 WHERE event_id = \(event.id)")
+            if fixture.outbox.tracksDeliveriesByCursor {
+                try $0.execute("DELETE FROM outbox_cursors WHERE subscriber = 'counter'")
+            } else {
+                try $0.execute(
+                    "UPDATE outbox_deliveries SET status = 'pending', next_attempt_at = 0 WHERE event_id = \(event.id)")
+            }
         }
+        #expect(try fixture.status(of: event) == "pending")
         try fixture.relay.relayOnce()
         #expect(try fixture.consumer.effectCount() == 1)
         #expect(try fixture.status(of: event) == "delivered")
@@ -154,6 +162,73 @@ struct OutboxRelayTests {
         #expect(try fixture.consumer.effectCount() == 5)
     }
 
+    @Test("SQLite: a cursor per subscriber; only failed or postponed deliveries get rows")
+    func cursors() throws {
+        let fixture = try Fixture(maxAttempts: 5)
+        guard fixture.outbox.tracksDeliveriesByCursor else { return }  // PostgreSQL: a row per delivery
+        let first = try (0..<3).map { _ in try fixture.publish() }
+        #expect(try fixture.deliveryRows() == 0, "publishing writes the event alone")
+        #expect(try fixture.source.read { try fixture.outbox.backlog(in: $0) }.map(\.count) == [3])
+        #expect(try fixture.relay.relayOnce() == 3)
+        #expect(try fixture.deliveryRows() == 0)
+        #expect(try fixture.source.read { try fixture.outbox.backlog(in: $0) }.isEmpty)
+        #expect(try first.map { try fixture.status(of: $0) } == ["delivered", "delivered", "delivered"])
+
+        // A failure gets a row (a retry); "elsewhere" is not in this process: a postponed row.
+        fixture.consumer.failuresLeft.store(1, ordering: .relaxed)  // a batch of one is not retried alone
+        let failing = try fixture.publish()
+        let unreachable = try fixture.publish("other.thing")
+        #expect(try fixture.relay.relayOnce() == 0)
+        #expect(try fixture.deliveryRows() == 2)
+        #expect(try fixture.status(of: failing) == "pending")
+        #expect(try fixture.outbox.deliveryStatus(of: unreachable.id, to: "elsewhere") == "pending")
+        let backlog = try fixture.source.read { try fixture.outbox.backlog(in: $0) }
+        #expect(backlog.map(\.subscriber) == ["counter", "elsewhere"])
+        // The cursor moved past both: the retry goes through the row, once.
+        #expect(try fixture.relay.relayOnce() == 1)
+        #expect(try fixture.status(of: failing) == "delivered")
+        #expect(try fixture.consumer.effectCount() == 4)
+        #expect(try fixture.relay.relayOnce() == 0)
+        #expect(try fixture.consumer.effectCount() == 4)
+    }
+
+    @Test("SQLite: deliveries pending as rows when the cursors arrived are still delivered, once")
+    func upgradeToCursors() throws {
+        let source = try TestDatabases.make("upgraded")
+        defer { source.close() }
+        guard source.dialect == .sqlite else { return }
+        // An outbox from before the cursors: its event has a pending delivery row.
+        try Migrator.migrate(source, [Outbox.migration])
+        var subscriptions = Subscriptions()
+        subscriptions.add("counter", patterns: ["thing.*"])
+        let rowsOutbox = Outbox(service: "source", database: source, subscriptions: subscriptions)
+        let old = try EventEnvelope.make(
+            type: "thing.happened", organizationId: "org", locationId: nil, correlationId: "c", source: "source",
+            body: ["n": 1])
+        try source.write { connection in
+            try connection.execute(
+                "INSERT INTO outbox_events (id, type, schema_version, occurred_at, organization_id, correlation_id, source, payload) VALUES (\(old.id), \(old.type), 1, \(old.occurredAt), 'org', 'c', 'source', \(old.payload))"
+            )
+            try connection.execute(
+                "INSERT INTO outbox_deliveries (event_seq, event_id, subscriber, status, attempts, next_attempt_at) VALUES (1, \(old.id), 'counter', 'pending', 0, 0)"
+            )
+        }
+        try Migrator.migrate(source, Outbox.migrations)
+        let new = try EventEnvelope.make(
+            type: "thing.happened", organizationId: "org", locationId: nil, correlationId: "c", source: "source",
+            body: ["n": 2])
+        try source.write { try rowsOutbox.publish(new, in: $0) }
+        let consumer = try CountingConsumer()
+        let transport = InProcessTransport()
+        transport.register(consumer)
+        let relay = OutboxRelay(outbox: rowsOutbox, transport: transport)
+        #expect(try relay.relayOnce() == 2)
+        #expect(try relay.relayOnce() == 0)
+        #expect(try Set(consumer.effects()) == [old.id, new.id])
+        #expect(try rowsOutbox.deliveryStatus(of: old.id, to: "counter") == "delivered")
+        #expect(try rowsOutbox.deliveryStatus(of: new.id, to: "counter") == "delivered")
+    }
+
     @Test("backoff grows exponentially to a cap")
     func backoff() {
         var policy = OutboxRelay.Policy()
@@ -179,7 +254,7 @@ struct OutboxRelayTests {
             }
         }
         let source = try TestDatabases.make("source")
-        try Migrator.migrate(source, [Outbox.migration])
+        try Migrator.migrate(source, Outbox.migrations)
         var subscriptions = Subscriptions()
         subscriptions.add("counter", patterns: ["thing.*"])
         let outbox = Outbox(service: "source", database: source, subscriptions: subscriptions)

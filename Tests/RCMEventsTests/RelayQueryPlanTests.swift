@@ -13,7 +13,7 @@ struct RelayQueryPlanTests {
     /// A few thousand delivered events and a few pending ones.
     static func filledOutbox() throws -> any Database {
         let database = try TestDatabases.make("plans")
-        try Migrator.migrate(database, [Outbox.migration])
+        try Migrator.migrate(database, Outbox.migrations)
         try database.write { connection in
             for chunk in stride(from: 0, to: 3000, by: 500) {
                 var events: SQL =
@@ -53,7 +53,7 @@ struct RelayQueryPlanTests {
         }
     }
 
-    @Test("selecting or claiming the due rows, and marking deliveries, use indexes")
+    @Test("selecting or claiming the due rows, reading past a cursor, and marking deliveries, use indexes")
     func indexes() throws {
         let database = try Self.filledOutbox()
         defer { database.close() }
@@ -63,7 +63,8 @@ struct RelayQueryPlanTests {
             database.dialect == .postgres
             ? OutboxRelay.claimDue(now: 1, limit: 200, leaseMillis: 30_000)
             : OutboxRelay.selectDue(now: 1, limit: 200)
-        for statement in [mark, due] {
+        let past = OutboxRelay.selectPast(2900, limit: 200)
+        for statement in [mark, due, past] {
             let plan = try Self.plan(statement, in: database)
             let scans = plan.filter {
                 database.dialect == .postgres

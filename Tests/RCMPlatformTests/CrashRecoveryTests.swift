@@ -1,5 +1,6 @@
 import Foundation
 import RCMCore
+import RCMEvents
 import RCMHTTP
 import RCMStorage
 import RCMTestSupport
@@ -113,15 +114,12 @@ struct CrashRecoveryTests {
 
         let billing = try DatabaseFactory.open(
             url: TestDatabases.postgresURL, dataDirectory: directory, service: "billing", schemaPrefix: prefix)
-        let pending = try billing.read {
-            try $0.queryFirst(
-                """
-                SELECT COUNT(*) AS n FROM outbox_deliveries d JOIN outbox_events e ON e.seq = d.event_seq
-                WHERE e.type = 'invoice.issued' AND d.status = 'pending'
-                """)?.int("n")
-        }
+        let outbox = Outbox(service: "billing", database: billing, subscriptions: Platform.subscriptions)
+        let pending = try billing.read { try outbox.backlog(in: $0) }
         billing.close()
-        #expect(pending == 3)  // claim, payment, reporting
+        // The invoice's one event, for claim, payment and reporting.
+        #expect(pending.map(\.subscriber) == ["claim", "payment", "reporting"])
+        #expect(pending.map(\.count) == [1, 1, 1])
 
         let second = try RCMProcess(dataDirectory: directory, schemaPrefix: prefix)
         let deadline = Date().addingTimeInterval(15)

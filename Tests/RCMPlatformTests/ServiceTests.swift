@@ -97,9 +97,23 @@ struct ServiceTests {
     func deadLetters() throws {
         let platform = try TestPlatform()
         #expect(platform.post("/api/billing/generate", TestPlatform.specificationBody).status == 201)
-        // As if reporting had refused the event eight times.
+        // As if reporting had refused the event eight times (SQLite: a failed delivery gets a row
+        // and the subscriber's cursor moves past it).
         let billing = try #require(platform.platform.databases["billing"])
         try billing.write { connection in
+            if billing.dialect == .sqlite {
+                try connection.execute(
+                    """
+                    INSERT INTO outbox_deliveries (event_seq, event_id, subscriber, status, attempts, next_attempt_at, last_error)
+                    SELECT seq, id, 'reporting', 'dead', 8, 0, 'refused' FROM outbox_events WHERE type = 'invoice.issued'
+                    """)
+                try connection.execute(
+                    """
+                    INSERT INTO outbox_cursors (subscriber, delivered_seq)
+                    SELECT 'reporting', MAX(seq) FROM outbox_events WHERE type = 'invoice.issued'
+                    """)
+                return
+            }
             try connection.execute(
                 """
                 UPDATE outbox_deliveries SET status = 'dead', attempts = 8, last_error = 'refused'

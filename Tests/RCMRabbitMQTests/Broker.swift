@@ -112,10 +112,12 @@ struct Publisher {
     let outbox: Outbox
     let relay: OutboxRelay
     let transport: RabbitMQTransport
+    let subscriber: String
 
     init(settings: RabbitMQSettings, subscriber: String = "counter") throws {
+        self.subscriber = subscriber
         database = try TestDatabases.make("source")
-        try Migrator.migrate(database, [Outbox.migration])
+        try Migrator.migrate(database, Outbox.migrations)
         var subscriptions = Subscriptions()
         subscriptions.add(subscriber, patterns: ["thing.*"])
         outbox = Outbox(service: "source", database: database, subscriptions: subscriptions)
@@ -142,9 +144,7 @@ struct Publisher {
     }
 
     func count(status: String) throws -> Int {
-        try database.read {
-            try $0.queryFirst("SELECT COUNT(*) AS n FROM outbox_deliveries WHERE status = \(status)")?.int("n") ?? -1
-        }
+        try outbox.deliveries(to: subscriber).filter { $0.status == status }.count
     }
 
     /// Relays synchronously until nothing is due.

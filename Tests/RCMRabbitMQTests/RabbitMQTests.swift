@@ -286,7 +286,8 @@ struct RabbitMQBrokerTests {
             #expect(try publisher.count(status: "pending") == 2400 - delivered)
             #expect(try publisher.count(status: "dead") == 0)
             let attempts = try publisher.database.read {
-                try $0.queryFirst("SELECT MAX(attempts) AS n FROM outbox_deliveries WHERE status = 'pending'")?.int("n")
+                try $0.queryFirst(
+                    "SELECT COALESCE(MAX(attempts), 0) AS n FROM outbox_deliveries WHERE status = 'pending'")?.int("n")
             }
             #expect(attempts == 0, "a broker outage must not count toward the dead-letter limit")
         } catch {
