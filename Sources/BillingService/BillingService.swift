@@ -86,28 +86,31 @@ public struct BillingService: PlatformService {
         let dateOfService = body.dateOfService ?? CalendarDate.today()
         let coverage = try activeCoverage(patientId, on: dateOfService, context)
         // The charge of a line is the fee schedule's in force on the date of service (the payer's
-        // contracted amount when it has one), unless the request names a cost.
-        // One statement for every line's prices (a snapshot by itself).
-        let entries = try environment.database.statement(
-            FeeSchedule.entriesInForce(
-                codes: Array(Set(services.map { $0.code ?? "" })), location: location, date: dateOfService,
-                organization: context.organizationId)
-        ).map(FeeSchedule.entry(from:))
-        let priced = try services.enumerated().map { index, service -> PricedLine in
-            let code = service.code ?? ""
-            let price = FeeSchedule.price(
-                code: code, modifiers: [], payerId: coverage?.payerId, location: location, from: entries)
-            guard let price else {
-                throw Problem.invalid(
-                    pointer: "/services/\(index)/code",
-                    "\(code) has no price in the fee schedule of location \(location) on \(dateOfService)")
+        // contracted amount when it has one), unless the request names a cost. Read in the write
+        // transaction, on the writer's connection: a reader's page cache is emptied by every
+        // commit, the writer's stays warm. One statement for every line's prices.
+        let codes = Array(Set(services.map { $0.code ?? "" }))
+        let price = { (connection: any SQLConnection) throws -> [PricedLine] in
+            let entries = try connection.query(
+                FeeSchedule.entriesInForce(
+                    codes: codes, location: location, date: dateOfService, organization: context.organizationId)
+            ).map(FeeSchedule.entry(from:))
+            return try services.enumerated().map { index, service -> PricedLine in
+                let code = service.code ?? ""
+                let price = FeeSchedule.price(
+                    code: code, modifiers: [], payerId: coverage?.payerId, location: location, from: entries)
+                guard let price else {
+                    throw Problem.invalid(
+                        pointer: "/services/\(index)/code",
+                        "\(code) has no price in the fee schedule of location \(location) on \(dateOfService)")
+                }
+                return PricedLine(
+                    code: code, description: service.description ?? price.description,
+                    quantity: service.quantity ?? 1, unitPrice: service.cost ?? price.allowed ?? price.charge)
             }
-            return PricedLine(
-                code: code, description: service.description ?? price.description, quantity: service.quantity ?? 1,
-                unitPrice: service.cost ?? price.allowed ?? price.charge)
         }
         return try issue(
-            priced, patientId: patientId, location: location, dateOfService: dateOfService, coverage: coverage,
+            price, patientId: patientId, location: location, dateOfService: dateOfService, coverage: coverage,
             encounterId: nil, request: request, context: context)
     }
 
@@ -134,13 +137,16 @@ public struct BillingService: PlatformService {
             context: context)
     }
 
-    /// Issues the invoice in one transaction with its `invoice.issued` event (idempotent by key).
+    /// Issues the invoice in one transaction with its `invoice.issued` event (idempotent by key);
+    /// `price` gives the lines, in that transaction.
     func issue(
-        _ priced: [PricedLine], patientId: String, location: String, dateOfService: CalendarDate,
+        _ price: (any SQLConnection) throws -> [PricedLine], patientId: String, location: String,
+        dateOfService: CalendarDate,
         coverage: CoverageSummary?, encounterId: String?, scrub: ScrubReport? = nil, request: HTTPRequest,
         context: RequestContext
     ) throws -> HTTPResponse {
         try Idempotency.run(request, context: context, database: environment.database) { connection in
+            let priced = try price(connection)
             if let encounterId {
                 let live = try connection.queryFirst(
                     "SELECT id FROM invoices WHERE organization_id = \(context.organizationId) AND encounter_id = \(encounterId)"

@@ -241,7 +241,7 @@ extension BillingService {
         // service's work queue (held) instead of going to the payer.
         let report = coverage == nil ? nil : try scrub(encounter, coverage: coverage, context: context)
         return try issue(
-            priced, patientId: encounter.patientId, location: encounter.locationId,
+            { _ in priced }, patientId: encounter.patientId, location: encounter.locationId,
             dateOfService: encounter.dateOfService, coverage: coverage, encounterId: encounter.id, scrub: report,
             request: request, context: context)
     }
