@@ -216,11 +216,25 @@ done:
     return result;
 }
 
+/// AES-256-GCM fetched from the default provider once: `EVP_aes_256_gcm()` makes every
+/// initialisation look the algorithm up again (measured 0.94 against 0.60 µs a seal here).
+static const EVP_CIPHER *rcm_aes_256_gcm(void) {
+    static EVP_CIPHER *fetched = NULL;
+    EVP_CIPHER *cipher = __atomic_load_n(&fetched, __ATOMIC_ACQUIRE);
+    if (cipher) return cipher;
+    EVP_CIPHER *mine = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!mine) return EVP_aes_256_gcm();
+    EVP_CIPHER *expected = NULL;
+    if (__atomic_compare_exchange_n(&fetched, &expected, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return mine;
+    EVP_CIPHER_free(mine);  // another thread fetched it first
+    return expected;
+}
+
 int rcm_aes_gcm_seal(const unsigned char key[32], const unsigned char nonce[12], const unsigned char *aad,
                      size_t aad_length, const unsigned char *plaintext, size_t length, unsigned char *ciphertext,
                      unsigned char tag[16]) {
     EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
-    int written = 0, ok = context && EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+    int written = 0, ok = context && EVP_EncryptInit_ex(context, rcm_aes_256_gcm(), NULL, key, nonce) == 1 &&
                           (aad_length == 0 || EVP_EncryptUpdate(context, NULL, &written, aad, (int)aad_length) == 1) &&
                           EVP_EncryptUpdate(context, ciphertext, &written, plaintext, (int)length) == 1 &&
                           EVP_EncryptFinal_ex(context, ciphertext + written, &written) == 1 &&
@@ -235,7 +249,7 @@ int rcm_aes_gcm_open(const unsigned char key[32], const unsigned char nonce[12],
     EVP_CIPHER_CTX *context = EVP_CIPHER_CTX_new();
     unsigned char expected[16];
     memcpy(expected, tag, 16);
-    int written = 0, ok = context && EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+    int written = 0, ok = context && EVP_DecryptInit_ex(context, rcm_aes_256_gcm(), NULL, key, nonce) == 1 &&
                           (aad_length == 0 || EVP_DecryptUpdate(context, NULL, &written, aad, (int)aad_length) == 1) &&
                           EVP_DecryptUpdate(context, plaintext, &written, ciphertext, (int)length) == 1 &&
                           EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, 16, expected) == 1 &&
