@@ -71,6 +71,29 @@ struct JSONStreamEncoderTests {
         #expect(try JSONStreamEncoder.encode([String: Int]()) == Array("{}".utf8))
     }
 
+    @Test("optionals, and values typed only as Encodable, written as Foundation writes them")
+    func optionalsAndExistentials() throws {
+        let optionals: [String?] = ["a", nil]
+        #expect(try JSONStreamEncoder.encode(optionals) == Array(try foundation(optionals)))
+        let amounts: [Money?] = [Money(minorUnits: 5), nil]
+        #expect(try JSONStreamEncoder.encode(amounts) == Array(try foundation(amounts)))
+        let flags: [Bool?] = [true, nil, false]
+        #expect(try JSONStreamEncoder.encode(flags) == Array(try foundation(flags)))
+        let numbers: [Int64?] = [Int64.min, nil]
+        #expect(try JSONStreamEncoder.encode(numbers) == Array(try foundation(numbers)))
+        let rate: Decimal? = Decimal(string: "7.25")
+        #expect(try JSONStreamEncoder.encode(rate) == Array(try foundation(rate)))
+        let nothing: String? = nil
+        #expect(try JSONStreamEncoder.encode(nothing) == Array("null".utf8))
+        // An existential opened at the call: the concrete type's path.
+        let anything: any Encodable = Self.sample
+        #expect(try object(JSONStreamEncoder.encode(anything)) == object(try foundation(Self.sample)))
+        let text: any Encodable = "plain"
+        #expect(try JSONStreamEncoder.encode(text) == Array(#""plain""#.utf8))
+        let ratio: Double? = 0.5
+        #expect(throws: JSONStreamEncoder.Unsupported.self) { try JSONStreamEncoder.encode(ratio) }
+    }
+
     @Test("floating point falls back to Foundation through JSON.encode")
     func fallback() throws {
         struct Measured: Encodable { let ratio: Double }
