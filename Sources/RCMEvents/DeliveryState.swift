@@ -69,7 +69,9 @@ extension Outbox {
                     "SELECT event_id, status FROM outbox_deliveries WHERE subscriber = \(subscriber) ORDER BY event_seq"
                 ).map { (try $0.string("event_id"), try $0.string("status")) }
             }
-            let position = Outbox.position(of: subscriber, in: try Outbox.cursors(in: connection))
+            let cursors = try Outbox.cursors(in: connection)
+            let position = Outbox.position(of: subscriber, in: cursors)
+            let baseline = cursors[""] ?? 0
             let rows = try connection.query(
                 """
                 SELECT e.seq, e.id, e.type, d.status FROM outbox_events e
@@ -77,10 +79,11 @@ extension Outbox {
                 ORDER BY e.seq
                 """)
             return try rows.compactMap { row in
-                // A row speaks for its delivery; without one, the cursor does.
+                // A row speaks for its delivery; without one, the cursor does — for events after the
+                // baseline (before it, every delivery was given a row when it was published).
                 if let status = row.optionalString("status") { return (try row.string("id"), status) }
-                guard subscriptions.wants(subscriber, try row.string("type")) else { return nil }
                 let seq = try row.int64("seq")
+                guard seq > baseline, subscriptions.wants(subscriber, try row.string("type")) else { return nil }
                 return (try row.string("id"), seq <= position ? "delivered" : "pending")
             }
         }

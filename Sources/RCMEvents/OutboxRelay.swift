@@ -141,7 +141,9 @@ public final class OutboxRelay: Sendable {
         }
         let (outcomes, postponed) = deliver(order.map { ($0, bySubscriber[$0] ?? []) })
         let settled = try record(outcomes, postponed: postponed, markRows: true, cursors: [])
-        return Pass(settled: settled, full: due.count >= policy.batchSize)
+        // Full only when a whole batch settled: a batch postponed or failed (a broker outage)
+        // waits for the idle poll instead of sweeping the backlog again and again.
+        return Pass(settled: settled, full: settled >= policy.batchSize)
     }
 
     /// SQLite: delivers the events past the subscribers' cursors (one batch, in publication order)
@@ -149,14 +151,22 @@ public final class OutboxRelay: Sendable {
     private func relayPastCursors() throws -> Pass {
         let subscribers = outbox.subscriptions.subscriberNames
         guard !subscribers.isEmpty else { return Pass() }
-        let (positions, events) = try outbox.database.read { connection in
+        let (positions, events, owned) = try outbox.database.read { connection in
             let cursors = try Outbox.cursors(in: connection)
             let positions = subscribers.map { Outbox.position(of: $0, in: cursors) }
-            let rows = try connection.query(Self.selectPast(positions.min() ?? 0, limit: policy.batchSize))
-            return (
-                positions,
-                try rows.map { Delivery(seq: try $0.int64("seq"), event: try Self.envelope($0), attempts: 0) }
-            )
+            let from = positions.min() ?? 0
+            let events = try connection.query(Self.selectPast(from, limit: policy.batchSize)).map {
+                Delivery(seq: try $0.int64("seq"), event: try Self.envelope($0), attempts: 0)
+            }
+            // A delivery that already has a row belongs to the row: it is retried, dead or done
+            // there (rows written after the baseline by an older binary, or a replayed range).
+            var owned: Set<String> = []
+            if let last = events.last?.seq {
+                for row in try connection.query(Self.selectRows(after: from, through: last)) {
+                    owned.insert(try row.string("event_id") + "\u{0}" + (try row.string("subscriber")))
+                }
+            }
+            return (positions, events, owned)
         }
         guard let last = events.last?.seq else { return Pass() }
         let batches = subscribers.indices.map { index in
@@ -165,6 +175,7 @@ public final class OutboxRelay: Sendable {
                 subscriber,
                 events.filter {
                     $0.seq > positions[index] && outbox.subscriptions.wants(subscriber, $0.event.type)
+                        && !owned.contains($0.event.id + "\u{0}" + subscriber)
                 }
             )
         }
@@ -236,11 +247,13 @@ public final class OutboxRelay: Sendable {
         var settled = deliveredCount
         try outbox.database.write { connection in
             for statement in markDelivered { try connection.execute(statement) }
+            // Cursors (SQLite only: its two-argument MAX) never move back, whoever records last.
             for (subscriber, seq) in cursors {
                 try connection.execute(
                     """
                     INSERT INTO outbox_cursors (subscriber, delivered_seq) VALUES (\(subscriber), \(seq))
-                    ON CONFLICT (subscriber) DO UPDATE SET delivered_seq = excluded.delivered_seq
+                    ON CONFLICT (subscriber)
+                    DO UPDATE SET delivered_seq = MAX(outbox_cursors.delivered_seq, excluded.delivered_seq)
                     """)
             }
             for (delivery, subscriber, failure) in failed {
@@ -266,9 +279,7 @@ public final class OutboxRelay: Sendable {
             for (subscriber, batch, reason) in postponed {
                 for delivery in batch {
                     try connection.execute(
-                        Self.schedule(
-                            delivery, subscriber: subscriber, status: "pending", attempts: delivery.attempts, at: later,
-                            error: reason))
+                        Self.postpone(delivery, subscriber: subscriber, until: later, reason: reason))
                 }
             }
         }
@@ -325,9 +336,9 @@ public final class OutboxRelay: Sendable {
         """
     }
 
-    /// A delivery's row, written or updated: a retry or dead letter after a failure, or a later
-    /// attempt when its subscriber was not reachable. On SQLite the row is new unless the delivery
-    /// already had one (a retry, a replay); on PostgreSQL it always has one.
+    /// A failed delivery's row, written or updated: a retry with backoff, or a dead letter. On
+    /// SQLite's cursor path the row is new (a delivery that has a row is left to it); on the row
+    /// path it exists.
     static func schedule(
         _ delivery: Delivery, subscriber: String, status: String, attempts: Int, at nextAttempt: Int64, error: String
     ) -> SQL {
@@ -336,6 +347,28 @@ public final class OutboxRelay: Sendable {
         VALUES (\(delivery.seq), \(delivery.event.id), \(subscriber), \(status), \(attempts), \(nextAttempt), \(error))
         ON CONFLICT (event_id, subscriber) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
             next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error
+        """
+    }
+
+    /// A postponed delivery: a new pending row (SQLite's cursor path), or only the next attempt
+    /// and the reason on a row still pending — a row another instance delivered meanwhile (its
+    /// lease ran out) stays delivered.
+    static func postpone(_ delivery: Delivery, subscriber: String, until nextAttempt: Int64, reason: String) -> SQL {
+        """
+        INSERT INTO outbox_deliveries (event_seq, event_id, subscriber, status, attempts, next_attempt_at, last_error)
+        VALUES (\(delivery.seq), \(delivery.event.id), \(subscriber), 'pending', \(delivery.attempts), \(nextAttempt), \(reason))
+        ON CONFLICT (event_id, subscriber) DO UPDATE SET next_attempt_at = excluded.next_attempt_at,
+            last_error = excluded.last_error
+        WHERE outbox_deliveries.status = 'pending'
+        """
+    }
+
+    /// SQLite: the delivery rows of the events in (`seq`, `last`], through the due index (one
+    /// range per status).
+    static func selectRows(after seq: Int64, through last: Int64) -> SQL {
+        """
+        SELECT event_id, subscriber FROM outbox_deliveries
+        WHERE status IN ('pending', 'dead', 'delivered') AND event_seq > \(seq) AND event_seq <= \(last)
         """
     }
 

@@ -53,7 +53,7 @@ struct RelayQueryPlanTests {
         }
     }
 
-    @Test("selecting or claiming the due rows, reading past a cursor, and marking deliveries, use indexes")
+    @Test("selecting or claiming the due rows, reading past a cursor and its rows, and marking deliveries, use indexes")
     func indexes() throws {
         let database = try Self.filledOutbox()
         defer { database.close() }
@@ -64,7 +64,8 @@ struct RelayQueryPlanTests {
             ? OutboxRelay.claimDue(now: 1, limit: 200, leaseMillis: 30_000)
             : OutboxRelay.selectDue(now: 1, limit: 200)
         let past = OutboxRelay.selectPast(2900, limit: 200)
-        for statement in [mark, due, past] {
+        let rows = OutboxRelay.selectRows(after: 2900, through: 3000)
+        for statement in [mark, due, past, rows] {
             let plan = try Self.plan(statement, in: database)
             let scans = plan.filter {
                 database.dialect == .postgres
