@@ -18,8 +18,11 @@ import RCMStorage
 ///   subscriber was not reachable) gets a row, where retries, dead letters and replays work as
 ///   on PostgreSQL. A billed invoice's five deliveries had been five row inserts and five row
 ///   updates (each row in three B-trees); measured (BENCHMARKS.md) 0.94 → 0.86 ms of CPU per
-///   invoice. A subscriber that first appears after the cursors were introduced starts from the
-///   baseline, so it is given the events published since then, not only later ones.
+///   invoice. Which subscriber wants which event is read when the relay runs, not when the event
+///   is published: a subscriber that first appears after the cursors were introduced starts from
+///   the baseline (it is given the events published since then), and one that stops subscribing
+///   to a type is not given that type's backlog. A binary from before the cursors (a downgrade)
+///   would not deliver events published after them.
 public final class Outbox: Sendable {
     public let service: String
     public let database: any Database
