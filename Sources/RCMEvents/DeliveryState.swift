@@ -45,9 +45,12 @@ extension Outbox {
             let cursors = try Outbox.cursors(in: connection)
             for subscriber in subscriptions.subscriberNames {
                 let position = Outbox.position(of: subscriber, in: cursors)
+                // An event past the cursor with a row of its own is counted once, through its row.
                 let types = try connection.query(
                     """
-                    SELECT type, COUNT(*) AS n, MIN(occurred_at) AS oldest FROM outbox_events WHERE seq > \(position)
+                    SELECT type, COUNT(*) AS n, MIN(occurred_at) AS oldest FROM outbox_events e WHERE seq > \(position)
+                        AND NOT EXISTS (
+                            SELECT 1 FROM outbox_deliveries d WHERE d.event_id = e.id AND d.subscriber = \(subscriber))
                     GROUP BY type
                     """)
                 for row in types where subscriptions.wants(subscriber, try row.string("type")) {

@@ -110,6 +110,8 @@ struct DeliveryCursorTests {
                 SELECT seq, id, 'counter', 'dead', 8, 0, 'refused 8 times' FROM outbox_events WHERE id = \(events[0].id)
                 """)
         }
+        // Pending: the second event only (the first is dead, counted as a dead letter).
+        #expect(try fixture.source.read { try fixture.outbox.backlog(in: $0) }.map(\.count) == [1])
         let relay = fixture.relay()
         #expect(try relay.relayOnce() == 1)
         #expect(fixture.transport.counts.withLock { $0 } == [events[1].id: 1])
