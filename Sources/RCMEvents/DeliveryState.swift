@@ -22,8 +22,11 @@ extension Outbox {
         return cursors
     }
 
+    /// The cursor row every subscriber without one of its own starts from (migration 1003).
+    static let baselineSubscriber = ""
+
     static func position(of subscriber: String, in cursors: [String: Int64]) -> Int64 {
-        cursors[subscriber] ?? cursors[""] ?? 0
+        cursors[subscriber] ?? cursors[baselineSubscriber] ?? 0
     }
 
     /// Each subscriber's pending deliveries: rows waiting for a retry and, with cursors, the
@@ -74,7 +77,7 @@ extension Outbox {
             }
             let cursors = try Outbox.cursors(in: connection)
             let position = Outbox.position(of: subscriber, in: cursors)
-            let baseline = cursors[""] ?? 0
+            let baseline = cursors[Outbox.baselineSubscriber] ?? 0
             let rows = try connection.query(
                 """
                 SELECT e.seq, e.id, e.type, d.status FROM outbox_events e

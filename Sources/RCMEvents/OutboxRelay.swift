@@ -97,6 +97,14 @@ public final class OutboxRelay: Sendable {
 
     /// A subscriber's batch and the events of it that failed, with their errors.
     typealias Outcome = (subscriber: String, batch: [Delivery], failures: [String: String])
+    /// A subscriber's batch it could not be handed (not reachable), and why.
+    typealias Postponed = (subscriber: String, batch: [Delivery], reason: String)
+
+    /// What a pass records besides failures: its delivered rows marked, or its cursors moved.
+    enum Bookkeeping {
+        case rows
+        case cursors([(subscriber: String, seq: Int64)])
+    }
 
     func relayPass() throws -> Pass {
         var pass = try relayDueRows()
@@ -140,7 +148,7 @@ public final class OutboxRelay: Sendable {
                     seq: try row.int64("event_seq"), event: try Self.envelope(row), attempts: try row.int("attempts")))
         }
         let (outcomes, postponed) = deliver(order.map { ($0, bySubscriber[$0] ?? []) })
-        let settled = try record(outcomes, postponed: postponed, markRows: true, cursors: [])
+        let settled = try record(outcomes, postponed: postponed, bookkeeping: .rows)
         // Full only when a whole batch settled: a batch postponed or failed (a broker outage)
         // waits for the idle poll instead of sweeping the backlog again and again.
         return Pass(settled: settled, full: settled >= policy.batchSize)
@@ -163,7 +171,7 @@ public final class OutboxRelay: Sendable {
             var owned: Set<String> = []
             if let last = events.last?.seq {
                 for row in try connection.query(Self.selectRows(after: from, through: last)) {
-                    owned.insert(try row.string("event_id") + "\u{0}" + (try row.string("subscriber")))
+                    owned.insert(Self.key(try row.string("event_id"), try row.string("subscriber")))
                 }
             }
             return (positions, events, owned)
@@ -175,24 +183,23 @@ public final class OutboxRelay: Sendable {
                 subscriber,
                 events.filter {
                     $0.seq > positions[index] && outbox.subscriptions.wants(subscriber, $0.event.type)
-                        && !owned.contains($0.event.id + "\u{0}" + subscriber)
+                        && (owned.isEmpty || !owned.contains(Self.key($0.event.id, subscriber)))
                 }
             )
         }
         let (outcomes, postponed) = deliver(batches.filter { !$0.1.isEmpty })
         let moved = subscribers.indices.filter { positions[$0] < last }.map { subscribers[$0] }
-        let settled = try record(outcomes, postponed: postponed, markRows: false, cursors: moved.map { ($0, last) })
+        let settled = try record(outcomes, postponed: postponed, bookkeeping: .cursors(moved.map { ($0, last) }))
         return Pass(settled: settled, full: events.count >= policy.batchSize)
     }
 
+    /// One delivery's identity in a set.
+    private static func key(_ eventId: String, _ subscriber: String) -> String { eventId + "\u{0}" + subscriber }
+
     /// Hands each subscriber its batch; a subscriber that cannot be reached is postponed.
-    private func deliver(
-        _ batches: [(String, [Delivery])]
-    ) -> (
-        outcomes: [Outcome], postponed: [(subscriber: String, batch: [Delivery], reason: String)]
-    ) {
+    private func deliver(_ batches: [(String, [Delivery])]) -> (outcomes: [Outcome], postponed: [Postponed]) {
         var outcomes: [Outcome] = []
-        var postponed: [(subscriber: String, batch: [Delivery], reason: String)] = []
+        var postponed: [Postponed] = []
         for (subscriber, batch) in batches {
             do {
                 outcomes.append((subscriber, batch, try transport.deliver(batch.map(\.event), to: subscriber)))
@@ -207,13 +214,9 @@ public final class OutboxRelay: Sendable {
     }
 
     /// Records a pass in one transaction (on SQLite one commit, one WAL append): marks delivered
-    /// rows (`markRows`), moves cursors, schedules retries or dead letters for what failed and a
-    /// later attempt, not counted, for what was postponed; returns how many deliveries were
-    /// settled.
-    private func record(
-        _ outcomes: [Outcome], postponed: [(subscriber: String, batch: [Delivery], reason: String)], markRows: Bool,
-        cursors: [(subscriber: String, seq: Int64)]
-    ) throws -> Int {
+    /// rows or moves cursors, schedules retries or dead letters for what failed and a later
+    /// attempt, not counted, for what was postponed; returns how many deliveries were settled.
+    private func record(_ outcomes: [Outcome], postponed: [Postponed], bookkeeping: Bookkeeping) throws -> Int {
         let now = Outbox.nowMillis()
         let deliveredAt = Timestamp.now()
         var delivered: [(subscriber: String, eventIds: [String])] = []
@@ -233,17 +236,24 @@ public final class OutboxRelay: Sendable {
             if !eventIds.isEmpty { delivered.append((subscriber, eventIds)) }
             deliveredCount += eventIds.count
         }
-        let markDelivered =
-            markRows
-            ? delivered.map { Self.markDelivered(subscriber: $0.subscriber, eventIds: $0.eventIds, at: deliveredAt) }
-            : []
-        if failed.isEmpty, postponed.isEmpty, cursors.isEmpty, outbox.database.dialect == .postgres {
-            // Each statement is atomic on its own (one round trip each, no BEGIN/COMMIT); a crash
-            // between them only redelivers.
-            for statement in markDelivered { _ = try outbox.database.statement(statement) }
-            return deliveredCount
+        var markDelivered: [SQL] = []
+        var cursors: [(subscriber: String, seq: Int64)] = []
+        switch bookkeeping {
+        case .rows:
+            markDelivered = delivered.map {
+                Self.markDelivered(subscriber: $0.subscriber, eventIds: $0.eventIds, at: deliveredAt)
+            }
+        case .cursors(let moved): cursors = moved
         }
-        if failed.isEmpty, postponed.isEmpty, cursors.isEmpty, markDelivered.isEmpty { return deliveredCount }
+        if failed.isEmpty, postponed.isEmpty, cursors.isEmpty {
+            if markDelivered.isEmpty { return deliveredCount }
+            if outbox.database.dialect == .postgres {
+                // Each statement is atomic on its own (one round trip each, no BEGIN/COMMIT); a
+                // crash between them only redelivers.
+                for statement in markDelivered { _ = try outbox.database.statement(statement) }
+                return deliveredCount
+            }
+        }
         var settled = deliveredCount
         try outbox.database.write { connection in
             for statement in markDelivered { try connection.execute(statement) }
