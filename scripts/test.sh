@@ -41,6 +41,8 @@ bash scripts/deploy-check.sh
 
 echo "== swift format lint =="
 swift format lint --strict -r Sources Tests Package.swift
+echo "== bench/what-if.patch still applies to the sources (bench/what-if.sh measures with it) =="
+git apply --check bench/what-if.patch
 swift build --build-tests
 
 # Servers this script started, stopped on exit.
