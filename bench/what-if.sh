@@ -54,6 +54,7 @@ CONFIGURATIONS=(
     "patient and coverage read once, reused|$PATCHED|RCM_WHATIF=reuse-reads"
     "no reporting timeline entries|$PATCHED|RCM_WHATIF=no-timeline"
     "no event delivery (no claim, payment, reporting)|$AS_IS|RCM_EVENT_DELIVERY=off"
+    "patient and coverage reused, and no audit trail|$PATCHED|RCM_WHATIF=reuse-reads,no-audit"
     "all of the above together|$PATCHED|RCM_WHATIF=reuse-reads,no-audit,no-timeline RCM_EVENT_DELIVERY=off"
 )
 
