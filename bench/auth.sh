@@ -5,6 +5,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/rcm.sh
 DURATION=${DURATION:-10}
 AUTH_PORT=${AUTH_PORT:-18131}
 OPEN_PORT=${OPEN_PORT:-18132}
@@ -22,20 +23,13 @@ cleanup() {
 trap cleanup EXIT
 
 start() { # BINARY PORT NAME
-    RCM_RATE_LIMIT=0 RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
-        "$1" serve --demo --port "$2" --data-dir "$TMP/$3" >"$TMP/$3.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 60); do curl -fsS "http://127.0.0.1:$2/health/ready" >/dev/null 2>&1 && return 0; sleep 0.5; done
-    cat "$TMP/$3.log" >&2
-    exit 1
+    rcm_start "$1" "$2" "$TMP/$3" "$TMP/$3.log"
+    PIDS+=("$RCM_STARTED_PID")
 }
 start .build/release/rcm "$AUTH_PORT" auth
 start .build-noauth/release/rcm "$OPEN_PORT" open
 
-TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'Content-Type: application/json' \
-    -d '{"email": "bench@rcm.invalid", "password": "violet-ledger-42-river"}' |
-    sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
-[[ -n $TOKEN ]] || { echo "login failed" >&2; exit 1; }
+TOKEN=$(rcm_login "$AUTH_PORT")
 
 mkdir -p bench/results
 STAMP=$(date +%Y%m%d-%H%M%S)

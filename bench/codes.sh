@@ -7,6 +7,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/rcm.sh
 DURATION=${DURATION:-10}
 # Connections: a few people typing at once, and enough to saturate the two cores (wrk shares them).
 CONNECTIONS=${CONNECTIONS:-4 16}
@@ -25,20 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-RCM_RATE_LIMIT=0 RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
-    .build/release/rcm serve --demo --port "$PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
-RCM_PID=$!
-for _ in $(seq 60); do
-    curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$RCM_PID" 2>/dev/null || break
-    sleep 0.5
-done
-curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null || { cat "$TMP/rcm.log" >&2; exit 1; }
-
-RCM_TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'Content-Type: application/json' \
-    -d '{"email": "bench@rcm.invalid", "password": "violet-ledger-42-river"}' |
-    sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
-[[ -n $RCM_TOKEN ]] || { echo "login failed" >&2; exit 1; }
+rcm_start .build/release/rcm "$PORT" "$TMP/data" "$TMP/rcm.log"
+RCM_PID=$RCM_STARTED_PID
+RCM_TOKEN=$(rcm_login "$PORT")
 export RCM_TOKEN
 AUTH=(-H "Authorization: Bearer $RCM_TOKEN")
 

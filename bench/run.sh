@@ -4,6 +4,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/rcm.sh
 NGINX_PORT=${NGINX_PORT:-18080}
 RCM_PORT=${RCM_PORT:-18081}
 DURATION=${DURATION:-10}
@@ -49,22 +50,11 @@ CONF
 nginx -e "$TMP/nginx/error.log" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
 
 # rcm with the demo organization on fresh SQLite files.
-# One token drives the whole load here, so the per-caller rate limit (50/s by default) is lifted.
-RCM_RATE_LIMIT=0 RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river \
-    .build/release/rcm serve --demo --port "$RCM_PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
-RCM_PID=$!
-for _ in $(seq 60); do
-    curl -fsS "http://127.0.0.1:$RCM_PORT/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$RCM_PID" 2>/dev/null || break
-    sleep 0.5
-done
-curl -fsS "http://127.0.0.1:$RCM_PORT/health/ready" >/dev/null || { cat "$TMP/rcm.log" >&2; exit 1; }
+rcm_start .build/release/rcm "$RCM_PORT" "$TMP/data" "$TMP/rcm.log"
+RCM_PID=$RCM_STARTED_PID
 
 # Every API route needs a bearer token: log in once as the first admin; wrk sends the token.
-RCM_TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$RCM_PORT/api/auth/login" -H 'Content-Type: application/json' \
-    -d '{"email": "bench@rcm.invalid", "password": "violet-ledger-42-river"}' |
-    sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
-[[ -n $RCM_TOKEN ]] || { echo "login failed" >&2; exit 1; }
+RCM_TOKEN=$(rcm_login "$RCM_PORT")
 export RCM_TOKEN
 AUTH=(-H "Authorization: Bearer $RCM_TOKEN")
 

@@ -10,6 +10,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+source bench/rcm.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -59,21 +60,13 @@ CONFIGURATIONS=(
 )
 
 measure() { # BINARY ENVIRONMENT -> "invoices/s p99 cpu-ms-per-invoice"
-    local binary=$1 environment=$2 token ticks
+    local binary=$1 environment=$2 ticks
     rm -rf "$TMP/data"
     # shellcheck disable=SC2086 # the environment is a list of NAME=value words
-    env RCM_RATE_LIMIT=0 RCM_ADMIN_EMAIL=bench@rcm.invalid RCM_ADMIN_PASSWORD=violet-ledger-42-river $environment \
-        "$binary" serve --demo --port "$PORT" --data-dir "$TMP/data" >"$TMP/rcm.log" 2>&1 &
-    RCM_PID=$!
-    for _ in $(seq 60); do
-        curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
-        sleep 0.5
-    done
-    token=$(curl -fsS -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'Content-Type: application/json' \
-        -d '{"email": "bench@rcm.invalid", "password": "violet-ledger-42-river"}' |
-        sed -n 's/.*"accessToken":"\([^"]*\)".*/\1/p')
-    [[ -n $token ]] || { cat "$TMP/rcm.log" >&2; exit 1; }
-    export RCM_TOKEN=$token
+    rcm_start "$binary" "$PORT" "$TMP/data" "$TMP/rcm.log" $environment
+    RCM_PID=$RCM_STARTED_PID
+    RCM_TOKEN=$(rcm_login "$PORT")
+    export RCM_TOKEN
     local url="http://127.0.0.1:$PORT/api/billing/generate"
     wrk -t2 -c"$CONNECTIONS" -d3s -s bench/generate.lua "$url" >/dev/null # warm-up: WAL files, caches
     ticks=$(awk '{ print $14 + $15 }' "/proc/$RCM_PID/stat")
